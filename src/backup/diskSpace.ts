@@ -1,0 +1,78 @@
+// The old Job's estimate of a backup's size, and the check that it fits with a margin. Sizes are
+// compared in bytes: the old tool once compared after a unit conversion and was off by 1024^3.
+import type { Host } from '../host/ports.js';
+import { RecoveryError } from '../core/errors.js';
+import { walkTree } from '../tree/walk.js';
+import { TREE_COMPONENTS, type TreeName } from './layout.js';
+
+export const GiB = 1024 ** 3;
+export const DEFAULT_SPACE_MARGIN = 10 * GiB;
+
+export interface TreeSize {
+  files: number;
+  /** Sum of apparent sizes of regular files: what hashing reads. */
+  bytes: number;
+  /** Space the tree takes on disk (holes of sparse files do not count). */
+  allocated: number;
+}
+
+export interface SpaceEstimate {
+  trees: Record<TreeName, TreeSize>;
+  staticPodResources: number;
+  etcdDb: number;
+  /** What the backup is expected to need. */
+  total: number;
+}
+
+export async function measureTree(host: Host, dir: string): Promise<TreeSize> {
+  const size: TreeSize = { files: 0, bytes: 0, allocated: 0 };
+  try {
+    await host.fs.lstat(dir);
+  } catch {
+    return size;
+  }
+  for await (const { stat } of walkTree(host.fs, dir)) {
+    size.allocated += Number(stat.blocks) * 512;
+    if (stat.isFile()) {
+      size.files += 1;
+      size.bytes += Number(stat.size);
+    }
+  }
+  return size;
+}
+
+export async function estimateBackupSize(host: Host): Promise<SpaceEstimate> {
+  const trees = {} as Record<TreeName, TreeSize>;
+  for (const tree of TREE_COMPONENTS) trees[tree.name] = await measureTree(host, host.root.path(tree.nodePath));
+  const resources = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources'));
+  const resourcesBin = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources/bin'));
+  const etcdDb = await measureTree(host, host.root.path('/var/lib/etcd/member/snap/db'));
+  const staticPodResources = resources.allocated - resourcesBin.allocated;
+  // Same sum as the old Job: the static pod resources count twice (copied with /etc, and tarred).
+  const total = staticPodResources + etcdDb.allocated + trees.etc.allocated + trees.local.allocated + trees.kubelet.allocated;
+  return { trees, staticPodResources, etcdDb: etcdDb.allocated, total };
+}
+
+export async function freeSpace(host: Host, dir: string): Promise<number> {
+  const stats = await host.fs.statfs(dir);
+  return Number(stats.bavail) * Number(stats.bsize);
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** Refuses unless free > needed + margin; `force` turns the refusal into a warning. */
+export function checkSpace(free: number, needed: number, margin: number, force: boolean, where: string): string | undefined {
+  if (free > needed + margin) return undefined;
+  const message = `not enough free space in ${where}: ${formatBytes(free)} free, the backup needs about ${formatBytes(needed)} plus a margin of ${formatBytes(margin)}`;
+  if (force) return message;
+  throw new RecoveryError('precondition', message, 'free space, lower the margin with --space-margin, or use --force');
+}

@@ -1,0 +1,270 @@
+// `backup`, as a runbook: the old --take-backup's steps in its order, into a partial generation
+// that only becomes the backup once everything in it is written, described and flushed.
+import path from 'node:path';
+import type { Host } from '../host/ports.js';
+import type { Reporter } from '../core/reporter.js';
+import { RecoveryError } from '../core/errors.js';
+import { acquireLock } from '../host/lock.js';
+import { readBootId } from '../host/bootId.js';
+import { exists, writeFileDurably } from '../host/durable.js';
+import { hashFile } from '../tree/hashFile.js';
+import { BackupLayout, GenerationPaths, TREE_COMPONENTS, generationId, type TreeName } from './layout.js';
+import { pinBootedDeployment } from './ostreePin.js';
+import { takeClusterBackup } from './clusterSnapshot.js';
+import { copyTree } from './copyTree.js';
+import { writeTreeManifest } from './treeManifest.js';
+import { buildExcludeList } from './excludeList.js';
+import { archiveExtras } from './extras.js';
+import { checkSpace, estimateBackupSize, formatBytes, freeSpace, type SpaceEstimate, type TreeSize } from './diskSpace.js';
+import { commitGeneration, discardPartial, findPartials, writeState, type PartialGeneration } from './store.js';
+import {
+  BACKUP_FORMAT,
+  clusterRecordSchema,
+  componentRecordSchema,
+  extrasRecordSchema,
+  fileRecordSchema,
+  ostreeRecordSchema,
+  type BackupState,
+  type BackupSummary,
+} from './summary.js';
+import { z } from 'zod';
+
+export interface BackupOptions {
+  /** The backup dir, as this process sees it. */
+  dir: string;
+  /** Go on when the space check fails (warned). */
+  force: boolean;
+  spaceMargin: number;
+  /** Discard a partial backup instead of resuming it. */
+  fresh: boolean;
+  toolVersion: string;
+  /** The running single binary, copied into the backup; undefined when run from source. */
+  selfExecutable?: string;
+}
+
+export interface BackupResult {
+  id: string;
+  dir: string;
+  generation: string;
+  resumed: boolean;
+  summary: BackupSummary;
+}
+
+interface StepContext {
+  host: Host;
+  reporter: Reporter;
+  paths: GenerationPaths;
+  estimate: SpaceEstimate;
+  options: BackupOptions;
+}
+
+interface BackupStep {
+  id: string;
+  title: string;
+  run(context: StepContext): Promise<unknown>;
+  /** One line for the operator once the step is done. */
+  describe(result: unknown): string;
+}
+
+const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree) => ({
+  id: tree.name,
+  title: `Copy ${tree.nodePath} into ${tree.name}/`,
+  async run({ host, reporter, paths, estimate }) {
+    const expected: TreeSize = estimate.trees[tree.name as TreeName];
+    await copyTree(host, reporter, tree.name, host.root.path(tree.nodePath), paths.tree(tree.name), expected);
+    return writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, expected);
+  },
+  describe: (r) => {
+    const record = componentRecordSchema.parse(r);
+    return `${record.entries} entries, ${record.files} files, ${formatBytes(record.bytes)}`;
+  },
+}));
+
+export const BACKUP_STEPS: BackupStep[] = [
+  {
+    id: 'ostree',
+    title: 'Keep only the booted ostree deployment and pin it',
+    run: ({ host, reporter }) => pinBootedDeployment(host, reporter),
+    describe: (r) => {
+      const d = ostreeRecordSchema.parse(r);
+      return `${d.osname} ${d.checksum.slice(0, 12)}.${d.serial} pinned, ${d.removed} other deployment(s) removed`;
+    },
+  },
+  {
+    id: 'cluster',
+    title: 'Snapshot etcd and the static pod resources (cluster-backup.sh)',
+    async run({ host, reporter, paths }) {
+      await host.fs.rm(paths.cluster, { recursive: true, force: true });
+      const result = await takeClusterBackup(host, reporter, paths.cluster);
+      const record = await writeTreeManifest(host, reporter, paths, 'cluster', '/var/lib/etcd', { files: 2, bytes: 0, allocated: 0 });
+      return { ...result, component: record };
+    },
+    describe: (r) => {
+      const c = clusterRecordSchema.parse(r);
+      return c.status ? `${c.snapshot}: revision ${c.status.revision}, ${c.status.totalKey} keys` : c.snapshot;
+    },
+  },
+  ...treeSteps,
+  {
+    id: 'exclude-list',
+    title: 'Write etc.exclude.list from /etc/tmpfiles.d',
+    async run({ host, paths }) {
+      const list = await buildExcludeList(host);
+      await writeFileDurably(host.fs, paths.excludeList, list.map((p) => `${p}\n`).join(''), 0o644);
+      return list;
+    },
+    describe: (r) => `${z.array(z.string()).parse(r).length} paths`,
+  },
+  {
+    id: 'extras',
+    title: 'Archive the MachineConfig files outside those trees into extras.tgz',
+    run: ({ host, reporter, paths }) => archiveExtras(host, reporter, paths.extras),
+    describe: (r) => {
+      const e = extrasRecordSchema.parse(r);
+      return `${e.archived.length} files${e.missing.length ? `, ${e.missing.length} missing on the node` : ''}`;
+    },
+  },
+  {
+    id: 'tool',
+    title: 'Write a copy of upgrade-recovery into the backup',
+    async run({ host, reporter, paths, options }) {
+      if (!options.selfExecutable) {
+        reporter.warn('not running as the single binary: no copy of the tool is written into the backup');
+        return null;
+      }
+      await host.fs.copyFile(options.selfExecutable, paths.tool);
+      await host.fs.chmod(paths.tool, 0o755);
+      return paths.tool;
+    },
+    describe: (r) => (r ? 'done' : 'skipped'),
+  },
+];
+
+export async function runBackup(host: Host, reporter: Reporter, options: BackupOptions): Promise<BackupResult> {
+  const layout = new BackupLayout(options.dir);
+  await refuseDuringRestore(host, layout);
+  await host.fs.mkdir(layout.generations, { recursive: true, mode: 0o700 });
+  const bootId = await readBootId(host);
+  const lock = await acquireLock(host, layout.lock, 'backup', bootId);
+  try {
+    reporter.stepStart('space', 'Estimate the size of the backup and check free space');
+    const estimate = await estimateBackupSize(host);
+    const free = await freeSpace(host, layout.dir);
+    const warning = checkSpace(free, estimate.total, options.spaceMargin, options.force, layout.dir);
+    if (warning) reporter.warn(`${warning}; going on because of --force`);
+    reporter.stepEnd('space', 'done', `about ${formatBytes(estimate.total)} needed, ${formatBytes(free)} free`);
+
+    const { partial, resumed } = await startOrResume(host, reporter, layout, bootId, options.fresh);
+    const context: StepContext = { host, reporter, paths: partial.paths, estimate, options };
+    const state = partial.state!;
+    for (const step of BACKUP_STEPS) {
+      if (step.id in state.results) {
+        reporter.stepEnd(step.id, 'skipped', `${step.title}: already done before the interruption`);
+        continue;
+      }
+      reporter.stepStart(step.id, step.title);
+      const warningsBefore = collectWarnings(reporter, state);
+      const result = await step.run(context).catch((error: unknown) => {
+        reporter.stepEnd(step.id, 'failed');
+        throw error;
+      });
+      warningsBefore.stop();
+      state.results[step.id] = result ?? null;
+      await writeState(host, partial.paths, state);
+      reporter.stepEnd(step.id, 'done', step.describe(result));
+    }
+
+    reporter.stepStart('seal', 'Write backup.json, flush to disk and make this the current backup');
+    const summary = await sealSummary(host, partial, state, options);
+    const generation = await commitGeneration(host, layout, partial, options.selfExecutable);
+    reporter.stepEnd('seal', 'done', generation.dir);
+    return { id: partial.id, dir: layout.dir, generation: generation.dir, resumed, summary };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function refuseDuringRestore(host: Host, layout: BackupLayout): Promise<void> {
+  for (const file of [layout.restoreJournal, layout.legacyProgress]) {
+    if (await exists(host.fs, file)) {
+      throw new RecoveryError(
+        'precondition',
+        `a restore is in progress (${file} exists): a backup now would overwrite the backup it restores from`,
+        'upgrade-recovery restore --resume',
+      );
+    }
+  }
+}
+
+async function startOrResume(
+  host: Host,
+  reporter: Reporter,
+  layout: BackupLayout,
+  bootId: string,
+  fresh: boolean,
+): Promise<{ partial: PartialGeneration; resumed: boolean }> {
+  const partials = await findPartials(host, layout);
+  const newest = partials.at(-1);
+  for (const partial of partials) {
+    // Resuming across a reboot would mix an old etcd snapshot with newer trees: start over then.
+    const resumable = partial === newest && !fresh && partial.state?.bootId === bootId;
+    if (resumable) continue;
+    reporter.info(`Discarding the partial backup ${partial.id}${partial.state ? '' : ' (no readable state)'}`);
+    await discardPartial(host, partial);
+  }
+  if (newest && !fresh && newest.state?.bootId === bootId) {
+    reporter.info(`Resuming the partial backup ${newest.id} (done: ${Object.keys(newest.state.results).join(', ') || 'nothing yet'})`);
+    return { partial: newest, resumed: true };
+  }
+  const id = generationId(host.clock.now());
+  const paths = new GenerationPaths(layout.partial(id));
+  await host.fs.mkdir(paths.manifests, { recursive: true, mode: 0o700 });
+  const state: BackupState = {
+    format: 'upgrade-recovery/backup-state',
+    id,
+    bootId,
+    startedAt: host.clock.now().toISOString(),
+    results: {},
+    warnings: [],
+  };
+  await writeState(host, paths, state);
+  return { partial: { id, paths, state }, resumed: false };
+}
+
+/** Keeps the warnings of a step in the state, so a resumed backup still reports them. */
+function collectWarnings(reporter: Reporter, state: BackupState): { stop(): void } {
+  const original = reporter.warn.bind(reporter);
+  reporter.warn = (message: string) => {
+    state.warnings.push(message);
+    original(message);
+  };
+  return { stop: () => (reporter.warn = original) };
+}
+
+async function sealSummary(host: Host, partial: PartialGeneration, state: BackupState, options: BackupOptions): Promise<BackupSummary> {
+  const { paths } = partial;
+  const cluster = z.object({ component: componentRecordSchema }).and(clusterRecordSchema).parse(state.results.cluster);
+  const files = [];
+  for (const file of [paths.extras, paths.excludeList, ...(state.results.tool ? [paths.tool] : [])]) {
+    const stat = await host.fs.stat(file);
+    files.push(fileRecordSchema.parse({ name: path.basename(file), size: stat.size, sha256: await hashFile(host.fs, file) }));
+  }
+  const summary: BackupSummary = {
+    format: BACKUP_FORMAT,
+    version: 1,
+    id: partial.id,
+    createdAt: state.startedAt,
+    completedAt: host.clock.now().toISOString(),
+    toolVersion: options.toolVersion,
+    bootId: state.bootId,
+    ostree: ostreeRecordSchema.parse(state.results.ostree),
+    cluster: { snapshot: cluster.snapshot, staticResources: cluster.staticResources, ...(cluster.status ? { status: cluster.status } : {}) },
+    components: [cluster.component, ...TREE_COMPONENTS.map((t) => componentRecordSchema.parse(state.results[t.name]))],
+    files,
+    extras: extrasRecordSchema.parse(state.results.extras),
+    excludeList: z.array(z.string()).parse(state.results['exclude-list']),
+    warnings: state.warnings,
+  };
+  await writeFileDurably(host.fs, paths.summary, `${JSON.stringify(summary, null, 2)}\n`, 0o600);
+  return summary;
+}

@@ -1,0 +1,37 @@
+// Builds the reporter a command talks to: text (spinner on a terminal, timestamped lines
+// otherwise) or JSON lines, plus syslog. The one place that knows about stdout and TTYs.
+import type { Reporter } from '../core/reporter.js';
+import { TextReporter } from '../ui/textReporter.js';
+import { JsonReporter } from '../ui/jsonReporter.js';
+import { SyslogSink } from '../ui/syslog.js';
+import { execaRunner } from '../host/real.js';
+
+export interface Output {
+  reporter: Reporter;
+  /** The closing result: a summary and the next thing to do (text), or the last JSON line. */
+  result(value: { ok: boolean; lines: string[]; json: object }): void;
+  close(): Promise<void>;
+}
+
+export function createOutput(json: boolean): Output {
+  const syslog = new SyslogSink(execaRunner);
+  const now = () => new Date();
+  if (json) {
+    const reporter = new JsonReporter((line) => process.stdout.write(line), now, (line) => syslog.log(line));
+    return {
+      reporter,
+      result: ({ ok, json: value, lines }) => {
+        for (const line of lines) syslog.log(line);
+        reporter.result({ ok, ...value });
+      },
+      close: () => syslog.flush(),
+    };
+  }
+  const stream = process.stderr.isTTY ? process.stderr : process.stdout;
+  const reporter = new TextReporter({ stream, interactive: Boolean(stream.isTTY), now, onLine: (line) => syslog.log(line) });
+  return {
+    reporter,
+    result: ({ lines }) => reporter.finish(lines),
+    close: () => syslog.flush(),
+  };
+}

@@ -1,0 +1,80 @@
+// The small interfaces through which the core reaches the outside world. The core never imports
+// node:fs, execa or process directly: the CLI builds real implementations (src/host/real.ts) and
+// tests pass sandboxes or fakes.
+import type * as fsPromises from 'node:fs/promises';
+import type { createReadStream } from 'node:fs';
+
+/** The filesystem calls the core uses; node:fs/promises satisfies it, and so does memfs. */
+export type HostFs = Pick<
+  typeof fsPromises,
+  | 'lstat'
+  | 'stat'
+  | 'readdir'
+  | 'readFile'
+  | 'writeFile'
+  | 'appendFile'
+  | 'open'
+  | 'rename'
+  | 'mkdir'
+  | 'rm'
+  | 'symlink'
+  | 'readlink'
+  | 'statfs'
+  | 'copyFile'
+  | 'chmod'
+  | 'unlink'
+  | 'link'
+> & { createReadStream: typeof createReadStream };
+
+export interface CommandResult {
+  /** 127 when the command could not be started at all (not found, not executable). */
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Set when the command was killed by a signal. */
+  signal?: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** Added to the inherited environment. */
+  env?: Record<string, string>;
+  input?: string;
+  timeoutMs?: number;
+  /** Open file descriptors handed to the child as fd 3, 4, ... (see src/tree/xattrs.ts). */
+  extraFds?: readonly number[];
+}
+
+/** Runs commands with argument arrays (never through a shell). Never throws for a non-zero exit. */
+export interface CommandRunner {
+  run(command: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface ProcessTable {
+  /** Our own process id, written into locks. */
+  readonly ownPid: number;
+  isAlive(pid: number): boolean;
+}
+
+/** Makes and reads tar.gz archives (extras.tgz); node-tar in production. */
+export interface Archiver {
+  /** Archives `paths` (relative to `cwd`, as in `tar czf file -C cwd paths...`). */
+  createTarGz(file: string, cwd: string, paths: readonly string[]): Promise<void>;
+  /** Lists the entry paths of an archive. */
+  list(file: string): Promise<string[]>;
+}
+
+/** Everything a command of the core needs from the host, in one bundle. */
+export interface Host {
+  fs: HostFs;
+  runner: CommandRunner;
+  clock: Clock;
+  processes: ProcessTable;
+  archiver: Archiver;
+  root: import('./nodeRoot.js').NodeRoot;
+}

@@ -1,0 +1,75 @@
+// Real implementations of the ports. Only the CLI layer constructs these.
+import * as fsPromises from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { execa } from 'execa';
+import * as tar from 'tar';
+import { gzipSync } from 'node:zlib';
+import type { Archiver, Clock, CommandRunner, Host, HostFs, ProcessTable } from './ports.js';
+import { NodeRoot } from './nodeRoot.js';
+
+export const realFs: HostFs = { ...fsPromises, createReadStream };
+
+export const execaRunner: CommandRunner = {
+  async run(command, args, options = {}) {
+    const result = await execa(command, [...args], {
+      reject: false,
+      cwd: options.cwd,
+      env: options.env,
+      input: options.input,
+      timeout: options.timeoutMs,
+      stripFinalNewline: false,
+      encoding: 'utf8',
+      // execa passes integer descriptors through to spawn at run time; its types only list streams.
+      ...(options.extraFds?.length ? { stdio: ['pipe', 'pipe', 'pipe', ...options.extraFds] as unknown as 'pipe' } : {}),
+    });
+    const notStarted = result.exitCode === undefined && !result.signal;
+    return {
+      exitCode: notStarted ? 127 : (result.exitCode ?? 128),
+      stdout: String(result.stdout ?? ''),
+      stderr: notStarted ? String(result.stderr || result.shortMessage || '') : String(result.stderr ?? ''),
+      ...(result.signal ? { signal: result.signal } : {}),
+    };
+  },
+};
+
+export const realClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export const realProcesses: ProcessTable = {
+  ownPid: process.pid,
+  isAlive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      // EPERM means it exists but belongs to someone else: still alive.
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  },
+};
+
+export const nodeTarArchiver: Archiver = {
+  async createTarGz(file, cwd, paths) {
+    // node-tar refuses an empty list; an empty archive is two zero blocks, gzipped.
+    if (paths.length === 0) return fsPromises.writeFile(file, gzipSync(Buffer.alloc(1024)));
+    await tar.create({ gzip: true, file, cwd, portable: false }, [...paths]);
+  },
+  async list(file) {
+    const paths: string[] = [];
+    await tar.list({ file, onReadEntry: (entry) => void paths.push(entry.path) });
+    return paths;
+  },
+};
+
+export function realHost(rootDir: string): Host {
+  return {
+    fs: realFs,
+    runner: execaRunner,
+    clock: realClock,
+    processes: realProcesses,
+    archiver: nodeTarArchiver,
+    root: new NodeRoot(rootDir),
+  };
+}

@@ -1,0 +1,86 @@
+// Checks a tree against its manifest in one pass: both are in walk order, so they are merged like
+// two sorted lists. Reports every difference (up to a cap), not just the first.
+import type { Host } from '../host/ports.js';
+import { describeTree, type DescribedEntry, type EntryDescription } from '../tree/describe.js';
+import { compareWalkOrder } from '../tree/walk.js';
+import { decodeName, displayPath } from '../tree/pathBytes.js';
+import { readManifest } from './reader.js';
+import type { ManifestEntry } from './schema.js';
+
+export interface TreeProblem {
+  path: string;
+  problem: string;
+}
+
+export interface TreeCheck {
+  entries: number;
+  problems: TreeProblem[];
+  /** Problems found beyond the ones listed. */
+  moreProblems: number;
+}
+
+const MAX_LISTED = 50;
+
+export async function verifyTreeAgainstManifest(
+  host: Host,
+  treeDir: string,
+  manifestFile: string,
+  options: { data: boolean; onProgress?: (delta: { files: number; bytes: number }) => void },
+): Promise<TreeCheck> {
+  const check: TreeCheck = { entries: 0, problems: [], moreProblems: 0 };
+  const report = (path: Buffer, problem: string) => {
+    if (check.problems.length < MAX_LISTED) check.problems.push({ path: displayPath(path), problem });
+    else check.moreProblems += 1;
+  };
+  const live = describeTree(host, treeDir, { hash: options.data, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  let pending: DescribedEntry | undefined = (await live.next()).value ?? undefined;
+
+  await readManifest(host.fs, manifestFile, async (recorded) => {
+    check.entries += 1;
+    const recordedPath = decodeName(recorded.path !== undefined ? { text: recorded.path } : { base64: recorded.pathB64! });
+    // Entries on disk that sort before this one are not in the manifest.
+    while (pending && compareWalkOrder(pending.rel, recordedPath) < 0) {
+      report(pending.rel, 'not in the manifest');
+      pending = (await live.next()).value ?? undefined;
+    }
+    if (!pending || compareWalkOrder(pending.rel, recordedPath) > 0) {
+      report(recordedPath, 'missing');
+      return;
+    }
+    const difference = describeDifference(recorded, pending.description, options.data);
+    if (difference) report(recordedPath, difference);
+    pending = (await live.next()).value ?? undefined;
+  });
+  while (pending) {
+    report(pending.rel, 'not in the manifest');
+    pending = (await live.next()).value ?? undefined;
+  }
+  return check;
+}
+
+/** The first field that differs, as words for the operator; undefined when the entry matches. */
+export function describeDifference(recorded: ManifestEntry, actual: EntryDescription, data: boolean): string | undefined {
+  if (recorded.type !== actual.type) return `is a ${actual.type}, expected a ${recorded.type}`;
+  if (recorded.size !== actual.size) return `size ${actual.size}, expected ${recorded.size} (truncated or changed)`;
+  if (recorded.mode !== actual.mode) return `mode ${octal(actual.mode)}, expected ${octal(recorded.mode)}`;
+  if (recorded.uid !== actual.uid || recorded.gid !== actual.gid) {
+    return `owner ${actual.uid}:${actual.gid}, expected ${recorded.uid}:${recorded.gid}`;
+  }
+  if (recorded.mtimeNs !== actual.mtimeNs) return 'modification time changed';
+  if (recorded.target !== actual.target || recorded.targetB64 !== actual.targetB64) return 'symlink target changed';
+  if (recorded.linkTo !== actual.linkTo || recorded.linkToB64 !== actual.linkToB64) return 'hard link group changed';
+  if (recorded.rdev !== actual.rdev) return 'device number changed';
+  if (!sameXattrs(recorded.xattrs, actual.xattrs)) return 'extended attributes changed';
+  if (data && recorded.type === 'file' && recorded.sha256 !== actual.sha256) return 'content differs from its SHA-256';
+  return undefined;
+}
+
+function sameXattrs(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const left = Object.entries(a ?? {}).sort(([x], [y]) => x.localeCompare(y));
+  const right = Object.entries(b ?? {}).sort(([x], [y]) => x.localeCompare(y));
+  return JSON.stringify(left) === JSON.stringify(right);
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
+}

@@ -1,0 +1,114 @@
+// Describes every entry of a tree the way the manifest records it: type, mode, owner, size, mtime
+// to the nanosecond, link target, hard-link group, device number, xattrs and content hash.
+import type { Host } from '../host/ports.js';
+import type { EntryType, ManifestEntry } from '../manifest/schema.js';
+import { encodeName } from './pathBytes.js';
+import { walkTree, type WalkEntry } from './walk.js';
+import { readXattrs, XATTR_BATCH } from './xattrs.js';
+import { hashFile } from './hashFile.js';
+
+export type EntryDescription = Omit<ManifestEntry, 'kind'>;
+
+export interface DescribedEntry {
+  rel: Buffer;
+  abs: Buffer;
+  description: EntryDescription;
+}
+
+export interface DescribeOptions {
+  /** Read and hash file contents (a manifest, or `verify`); off for a structure-only check. */
+  hash: boolean;
+  onProgress?: (delta: { files: number; bytes: number }) => void;
+}
+
+/** Files hashed at once: enough to overlap I/O and hashing on small files, few enough for memory. */
+const HASH_CONCURRENCY = 4;
+
+export async function* describeTree(host: Host, root: string, options: DescribeOptions): AsyncGenerator<DescribedEntry> {
+  const firstPathOfInode = new Map<string, Buffer>();
+  let window: WalkEntry[] = [];
+  for await (const entry of walkTree(host.fs, root)) {
+    window.push(entry);
+    if (window.length >= XATTR_BATCH) {
+      yield* describeWindow(host, window, firstPathOfInode, options);
+      window = [];
+    }
+  }
+  if (window.length > 0) yield* describeWindow(host, window, firstPathOfInode, options);
+}
+
+async function* describeWindow(
+  host: Host,
+  window: WalkEntry[],
+  firstPathOfInode: Map<string, Buffer>,
+  options: DescribeOptions,
+): AsyncGenerator<DescribedEntry> {
+  const xattrs = await readXattrs(host.fs, host.runner, window.map((e) => e.abs));
+  const descriptions = window.map((entry, i) => baseDescription(entry, xattrs[i] ?? {}, firstPathOfInode));
+  for (const [i, description] of descriptions.entries()) {
+    if (description.type !== 'symlink') continue;
+    const target = await host.fs.readlink(window[i]!.abs, { encoding: 'buffer' });
+    Object.assign(description, pathField('target', target));
+  }
+  if (options.hash) {
+    const toHash = descriptions.flatMap((d, i) => (d.type === 'file' ? [i] : []));
+    let next = 0;
+    const worker = async () => {
+      while (next < toHash.length) {
+        const index = toHash[next++]!;
+        const entry = window[index]!;
+        const description = descriptions[index]!;
+        description.sha256 = await hashFile(host.fs, entry.abs, (bytes) => options.onProgress?.({ files: 0, bytes }));
+        options.onProgress?.({ files: 1, bytes: 0 });
+      }
+    };
+    await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+  }
+  for (let i = 0; i < window.length; i++) {
+    yield { rel: window[i]!.rel, abs: window[i]!.abs, description: descriptions[i]! };
+  }
+}
+
+function baseDescription(entry: WalkEntry, xattrs: Record<string, string>, firstPathOfInode: Map<string, Buffer>): EntryDescription {
+  const { stat } = entry;
+  const type = entryType(entry);
+  const description: EntryDescription = {
+    ...pathField('path', entry.rel),
+    type,
+    mode: Number(stat.mode & 0o7777n),
+    uid: Number(stat.uid),
+    gid: Number(stat.gid),
+    size: type === 'file' || type === 'symlink' ? Number(stat.size) : 0,
+    mtimeNs: stat.mtimeNs.toString(),
+  };
+  if (Object.keys(xattrs).length > 0) description.xattrs = xattrs;
+  if (type === 'char' || type === 'block') description.rdev = Number(stat.rdev);
+  if (type === 'file' && stat.nlink > 1n) {
+    const inode = `${stat.dev}:${stat.ino}`;
+    const first = firstPathOfInode.get(inode);
+    if (first) {
+      // Later names of an inode point at the first one: restored as links, hashed once.
+      description.type = 'hardlink';
+      Object.assign(description, pathField('linkTo', first));
+    } else {
+      firstPathOfInode.set(inode, entry.rel);
+    }
+  }
+  return description;
+}
+
+function entryType({ stat }: WalkEntry): EntryType {
+  if (stat.isFile()) return 'file';
+  if (stat.isDirectory()) return 'dir';
+  if (stat.isSymbolicLink()) return 'symlink';
+  if (stat.isCharacterDevice()) return 'char';
+  if (stat.isBlockDevice()) return 'block';
+  if (stat.isFIFO()) return 'fifo';
+  return 'socket';
+}
+
+/** `{ path: text }` or `{ pathB64: base64 }` (same for target and linkTo). */
+export function pathField<K extends 'path' | 'target' | 'linkTo'>(key: K, bytes: Buffer): Partial<EntryDescription> {
+  const name = encodeName(bytes);
+  return 'text' in name ? { [key]: name.text } : { [`${key}B64`]: name.base64 };
+}

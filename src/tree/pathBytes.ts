@@ -1,0 +1,47 @@
+// File names on Linux are bytes, not text. We carry them as Buffers end to end so that a name that
+// is not valid UTF-8 round-trips instead of being mangled or skipped.
+
+const SLASH = Buffer.from('/');
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function joinPath(dir: Buffer, name: Buffer): Buffer {
+  if (dir.length === 0) return Buffer.from(name);
+  return Buffer.concat([dir, SLASH, name]);
+}
+
+/** The name as text when it is valid UTF-8, otherwise undefined. */
+export function utf8OrUndefined(bytes: Buffer): string | undefined {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Text for messages: valid UTF-8 as is, other bytes as \xNN escapes (the way `ls -b` shows them). */
+export function displayPath(bytes: Buffer): string {
+  const text = utf8OrUndefined(bytes);
+  if (text !== undefined) return text;
+  let out = '';
+  for (const byte of bytes) {
+    out += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** How a name is stored in JSON: `{ text }` when it is UTF-8, else `{ base64 }`. */
+export type EncodedName = { text: string } | { base64: string };
+
+export function encodeName(bytes: Buffer): EncodedName {
+  const text = utf8OrUndefined(bytes);
+  return text !== undefined ? { text } : { base64: bytes.toString('base64') };
+}
+
+export function decodeName(name: EncodedName): Buffer {
+  return 'text' in name ? Buffer.from(name.text, 'utf8') : Buffer.from(name.base64, 'base64');
+}
+
+/** Byte order, the same as `LC_ALL=C sort`: deterministic whatever the names contain. */
+export function compareBytes(a: Buffer, b: Buffer): number {
+  return Buffer.compare(a, b);
+}

@@ -1,0 +1,74 @@
+// Checks the current backup against its manifests: structure and sizes always, every byte with
+// `data`. Used by `verify` and (later) before a restore touches anything.
+import path from 'node:path';
+import type { Host } from '../host/ports.js';
+import type { Reporter } from '../core/reporter.js';
+import { RecoveryError } from '../core/errors.js';
+import { hashFile } from '../tree/hashFile.js';
+import { verifyTreeAgainstManifest, type TreeProblem } from '../manifest/verifyTree.js';
+import { BackupLayout } from '../backup/layout.js';
+import { readCurrentBackup } from '../backup/store.js';
+import type { BackupSummary } from '../backup/summary.js';
+
+export interface ComponentVerdict {
+  name: string;
+  entries: number;
+  problems: TreeProblem[];
+  moreProblems: number;
+}
+
+export interface BackupVerdict {
+  id: string;
+  generation: string;
+  data: boolean;
+  ok: boolean;
+  components: ComponentVerdict[];
+  summary: BackupSummary;
+}
+
+export async function verifyBackup(host: Host, reporter: Reporter, dir: string, data: boolean): Promise<BackupVerdict> {
+  const current = await readCurrentBackup(host, new BackupLayout(dir));
+  if (!current) throw new RecoveryError('precondition', `no complete backup in ${dir}`, 'upgrade-recovery backup');
+  const { paths, summary } = current;
+  const components: ComponentVerdict[] = [];
+  for (const component of summary.components) {
+    reporter.stepStart(`verify-${component.name}`, `Check ${component.name}/ against its manifest${data ? ', every byte' : ''}`);
+    const manifestFile = path.join(paths.dir, component.manifest);
+    const problems: TreeProblem[] = [];
+    const manifestHash = await hashFile(host.fs, manifestFile).catch(() => undefined);
+    if (manifestHash !== component.manifestSha256) {
+      problems.push({ path: component.manifest, problem: manifestHash ? 'manifest changed since the backup' : 'manifest missing' });
+    }
+    const progress = { files: 0, bytes: 0 };
+    const check = problems.length
+      ? { entries: 0, problems: [], moreProblems: 0 }
+      : await verifyTreeAgainstManifest(host, paths.tree(component.name), manifestFile, {
+          data,
+          onProgress: ({ files, bytes }) => {
+            progress.files += files;
+            progress.bytes += bytes;
+            reporter.progress({ component: component.name, activity: 'hash', ...progress, totalFiles: component.files, totalBytes: component.bytes });
+          },
+        }).catch((error: unknown) => {
+          if (error instanceof RecoveryError) return { entries: 0, problems: [{ path: component.manifest, problem: error.message }], moreProblems: 0 };
+          throw error;
+        });
+    const verdict = { name: component.name, entries: check.entries, problems: [...problems, ...check.problems], moreProblems: check.moreProblems };
+    components.push(verdict);
+    const bad = verdict.problems.length + verdict.moreProblems;
+    reporter.stepEnd(`verify-${component.name}`, bad ? 'failed' : 'done', bad ? `${bad} problem(s)` : `${check.entries} entries`);
+  }
+  reporter.stepStart('verify-files', 'Check extras.tgz, etc.exclude.list and the tool copy');
+  const fileProblems: TreeProblem[] = [];
+  for (const file of summary.files) {
+    const full = path.join(paths.dir, file.name);
+    const stat = await host.fs.stat(full).catch(() => undefined);
+    if (!stat) fileProblems.push({ path: file.name, problem: 'missing' });
+    else if (stat.size !== file.size) fileProblems.push({ path: file.name, problem: `size ${stat.size}, expected ${file.size}` });
+    else if (data && (await hashFile(host.fs, full)) !== file.sha256) fileProblems.push({ path: file.name, problem: 'content differs from its SHA-256' });
+  }
+  components.push({ name: 'files', entries: summary.files.length, problems: fileProblems, moreProblems: 0 });
+  reporter.stepEnd('verify-files', fileProblems.length ? 'failed' : 'done');
+  const ok = components.every((c) => c.problems.length === 0 && c.moreProblems === 0);
+  return { id: current.id, generation: paths.dir, data, ok, components, summary };
+}
