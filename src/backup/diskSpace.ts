@@ -9,6 +9,8 @@ export const GiB = 1024 ** 3;
 export const DEFAULT_SPACE_MARGIN = 10 * GiB;
 
 export interface TreeSize {
+  /** Every entry (dirs, links, devices too): what `cp -v` counts. */
+  entries: number;
   files: number;
   /** Sum of apparent sizes of regular files: what hashing reads. */
   bytes: number;
@@ -25,13 +27,14 @@ export interface SpaceEstimate {
 }
 
 export async function measureTree(host: Host, dir: string): Promise<TreeSize> {
-  const size: TreeSize = { files: 0, bytes: 0, allocated: 0 };
+  const size: TreeSize = { entries: 0, files: 0, bytes: 0, allocated: 0 };
   try {
     await host.fs.lstat(dir);
   } catch {
     return size;
   }
   for await (const { stat } of walkTree(host.fs, dir)) {
+    size.entries += 1;
     size.allocated += Number(stat.blocks) * 512;
     if (stat.isFile()) {
       size.files += 1;

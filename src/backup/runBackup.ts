@@ -96,7 +96,7 @@ export const BACKUP_STEPS: BackupStep[] = [
     async run({ host, reporter, paths }) {
       await host.fs.rm(paths.cluster, { recursive: true, force: true });
       const result = await takeClusterBackup(host, reporter, paths.cluster);
-      const record = await writeTreeManifest(host, reporter, paths, 'cluster', '/var/lib/etcd', { files: 2, bytes: 0, allocated: 0 });
+      const record = await writeTreeManifest(host, reporter, paths, 'cluster', '/var/lib/etcd', { entries: 3, files: 2, bytes: 0, allocated: 0 });
       return { ...result, component: record };
     },
     describe: (r) => {
@@ -136,7 +136,7 @@ export const BACKUP_STEPS: BackupStep[] = [
       await host.fs.chmod(paths.tool, 0o755);
       return paths.tool;
     },
-    describe: (r) => (r ? 'done' : 'skipped'),
+    describe: (r) => (r ? 'copied' : 'skipped: not running as the single binary'),
   },
 ];
 

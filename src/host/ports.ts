@@ -43,6 +43,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Open file descriptors handed to the child as fd 3, 4, ... (see src/tree/xattrs.ts). */
   extraFds?: readonly number[];
+  /**
+   * Receives stdout as it comes instead of keeping it (`stdout` of the result is then empty):
+   * for chatty commands such as `cp -v`, whose output is only counted.
+   */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 /** Runs commands with argument arrays (never through a shell). Never throws for a non-zero exit. */

@@ -11,8 +11,9 @@ export const realFs: HostFs = { ...fsPromises, createReadStream };
 
 export const execaRunner: CommandRunner = {
   async run(command, args, options = {}) {
-    const result = await execa(command, [...args], {
+    const subprocess = execa(command, [...args], {
       reject: false,
+      ...(options.onStdout ? { buffer: { stdout: false } } : {}),
       cwd: options.cwd,
       env: options.env,
       input: options.input,
@@ -22,6 +23,8 @@ export const execaRunner: CommandRunner = {
       // execa passes integer descriptors through to spawn at run time; its types only list streams.
       ...(options.extraFds?.length ? { stdio: ['pipe', 'pipe', 'pipe', ...options.extraFds] as unknown as 'pipe' } : {}),
     });
+    if (options.onStdout) subprocess.stdout?.on('data', options.onStdout);
+    const result = await subprocess;
     const notStarted = result.exitCode === undefined && !result.signal;
     return {
       exitCode: notStarted ? 127 : (result.exitCode ?? 128),

@@ -88,7 +88,8 @@ export class TextReporter implements Reporter {
 
 export function describeProgress(event: ProgressEvent, elapsedMs: number): string {
   const verb = event.activity === 'copy' ? 'copying' : event.activity === 'hash' ? 'checksumming' : 'scanning';
-  const files = event.activity === 'copy' ? '' : ` ${event.files}${event.totalFiles ? `/${event.totalFiles}` : ''} files,`;
+  const unit = event.activity === 'copy' ? 'entries' : 'files';
+  const files = ` ${event.files}${event.totalFiles ? `/${event.totalFiles}` : ''} ${unit},`;
   const bytes = `${formatBytes(event.bytes)}${event.totalBytes ? ` of ${formatBytes(event.totalBytes)}` : ''}`;
   const eta = estimateRemaining(event.bytes, event.totalBytes, elapsedMs);
   return `${event.component}: ${verb}${files} ${bytes}${eta !== undefined ? `, ETA ${formatDuration(eta)}` : ''}`;
