@@ -30,6 +30,8 @@ export async function startEtcd(dataDir: string): Promise<RunningEtcd> {
     ],
     { reject: false, stdout: 'ignore', stderr: 'pipe', env: { ETCD_UNSUPPORTED_ARCH: '' } },
   );
+  let exited = false;
+  void server.finally(() => (exited = true));
   const stop = async () => {
     server.kill('SIGTERM');
     await server;
@@ -37,7 +39,7 @@ export async function startEtcd(dataDir: string): Promise<RunningEtcd> {
   for (let attempt = 0; ; attempt++) {
     const health = await etcdctl(endpoint, ['endpoint', 'health']);
     if (health.exitCode === 0) break;
-    if (attempt >= 100 || server.exitCode !== null) {
+    if (attempt >= 100 || exited) {
       await stop().catch(() => undefined);
       throw new Error(`etcd did not become healthy on ${endpoint}: ${health.stderr}`);
     }

@@ -126,7 +126,7 @@ export async function createSandboxNode(root: string, options: SandboxOptions = 
 
   // ----- /usr/local
   await w.file('/usr/local/bin/cluster-backup.sh', await fs.readFile(path.join(STANDINS_DIR, 'cluster-backup.sh')), { mode: 0o755, label: LABELS.bin });
-  await w.file('/usr/local/bin/node-tool', randomBytes(options.bigFileBytes ?? 24 * 1024 * 1024), { mode: 0o755, label: LABELS.bin });
+  await w.bigFile('/usr/local/bin/node-tool', options.bigFileBytes ?? 24 * 1024 * 1024, { mode: 0o755, label: LABELS.bin });
   await w.file('/usr/local/sbin/privileged-helper', randomBytes(64 * 1024), { mode: 0o4755, label: LABELS.bin });
   await w.file('/usr/local/share/doc/README', 'local additions\n', { label: LABELS.usr });
   await w.sparse('/usr/local/share/disk.img', options.sparseBytes ?? 64 * 1024 * 1024, random, LABELS.usr);
@@ -260,6 +260,22 @@ class TreeWriter {
     await this.parents(node, options.label);
     const abs = this.abs(node);
     await fs.writeFile(abs, content);
+    await this.finish(node, { mode: 0o644, ...options });
+  }
+
+  /** Random content written in chunks, so a big file never sits in memory whole. */
+  async bigFile(node: string, size: number, options: EntryOptions): Promise<void> {
+    await this.parents(node, options.label);
+    const handle = await fs.open(this.abs(node), 'w');
+    try {
+      for (let written = 0; written < size; ) {
+        const chunk = randomBytes(Math.min(8 * 1024 * 1024, size - written));
+        await handle.write(chunk);
+        written += chunk.length;
+      }
+    } finally {
+      await handle.close();
+    }
     await this.finish(node, { mode: 0o644, ...options });
   }
 

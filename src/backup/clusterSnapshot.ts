@@ -7,6 +7,11 @@ import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 
 export const CLUSTER_BACKUP_SCRIPT = '/usr/local/bin/cluster-backup.sh';
+/**
+ * etcdctl retries an unreachable etcd without end: a hung script must not hold the maintenance
+ * window (or the Job's deadline) hostage. A healthy SNO snapshot takes seconds to a minute.
+ */
+export const CLUSTER_BACKUP_TIMEOUT_MS = 10 * 60 * 1000;
 
 const snapshotStatusSchema = z.object({
   hash: z.number(),
@@ -24,7 +29,10 @@ export interface ClusterBackupResult {
 
 export async function takeClusterBackup(host: Host, reporter: Reporter, targetDir: string): Promise<ClusterBackupResult> {
   const script = host.root.path(CLUSTER_BACKUP_SCRIPT);
-  const run = await host.runner.run(script, ['--force', targetDir]);
+  const run = await host.runner.run(script, ['--force', targetDir], { timeoutMs: CLUSTER_BACKUP_TIMEOUT_MS });
+  if (run.signal) {
+    throw new RecoveryError('failure', `${CLUSTER_BACKUP_SCRIPT} did not finish within ${CLUSTER_BACKUP_TIMEOUT_MS / 60000} minutes (is etcd up?); stopped it`);
+  }
   if (run.exitCode !== 0) {
     const tail = (run.stderr || run.stdout).trim().split('\n').slice(-3).join(' | ');
     throw new RecoveryError('failure', `${CLUSTER_BACKUP_SCRIPT} failed (exit ${run.exitCode}): ${tail}`);
