@@ -28,10 +28,18 @@ export function createOutput(json: boolean): Output {
     };
   }
   const stream = process.stderr.isTTY ? process.stderr : process.stdout;
-  const reporter = new TextReporter({ stream, interactive: Boolean(stream.isTTY), now, onLine: (line) => syslog.log(line) });
+  const reporter = new TextReporter({ stream, interactive: canRedraw(stream), now, onLine: (line) => syslog.log(line) });
   return {
     reporter,
     result: ({ lines }) => reporter.finish(lines),
     close: () => syslog.flush(),
   };
+}
+
+/**
+ * A spinner redraws lines in place, which needs a terminal that knows its width: a serial console
+ * or a bare `script` session reports 0 columns, and redrawing there floods the output.
+ */
+function canRedraw(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && process.env.TERM !== 'dumb';
 }
