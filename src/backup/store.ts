@@ -81,17 +81,23 @@ export async function commitGeneration(host: Host, layout: BackupLayout, partial
     }
     await replaceSymlink(host.fs, wanted, link);
   }
-  if (toolSource) await installTool(host, layout, toolSource);
+  if (toolSource) await installTool(host, layout, toolSource, new GenerationPaths(finalDir).tool);
   await removeObsolete(host, layout, path.basename(finalDir));
   return new GenerationPaths(finalDir);
 }
 
-/** Puts the binary and its old-name shim at the top of the backup dir, where operators look. */
-export async function installTool(host: Host, layout: BackupLayout, source: string): Promise<void> {
+/**
+ * Puts the binary and its old-name shim at the top of the backup dir, where operators look. The
+ * binary is a hard link to the generation's copy when there is one (it is about 120 MB), and
+ * stays valid when that generation is removed.
+ */
+export async function installTool(host: Host, layout: BackupLayout, source: string, generationCopy?: string): Promise<void> {
   const binary = path.join(layout.dir, TOOL_BINARY);
   if (path.resolve(source) !== path.resolve(binary)) {
     const temp = `${binary}.tmp-${host.processes.ownPid}`;
-    await host.fs.copyFile(source, temp);
+    await host.fs.rm(temp, { force: true });
+    const linked = generationCopy ? await host.fs.link(generationCopy, temp).then(() => true, () => false) : false;
+    if (!linked) await host.fs.copyFile(source, temp);
     await host.fs.chmod(temp, 0o755);
     await host.fs.rename(temp, binary);
   }
