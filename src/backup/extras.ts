@@ -43,7 +43,10 @@ export async function readManagedPaths(host: Host): Promise<string[]> {
 }
 
 export async function archiveExtras(host: Host, reporter: Reporter, archive: string): Promise<ExtrasResult> {
-  const wanted = pathsOutsideTrees(await readManagedPaths(host));
+  // The old script's jq loop ran zero times without the file; we say so instead of staying silent.
+  const configured = await exists(host.fs, host.root.path(CURRENT_CONFIG));
+  if (!configured) reporter.warn(`${CURRENT_CONFIG} is missing: no MachineConfig files outside the trees are saved (extras.tgz is empty)`);
+  const wanted = configured ? pathsOutsideTrees(await readManagedPaths(host)) : [];
   const archived: string[] = [];
   const missing: string[] = [];
   for (const nodePath of wanted) {

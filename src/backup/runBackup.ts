@@ -10,6 +10,7 @@ import { exists, writeFileDurably } from '../host/durable.js';
 import { hashFile } from '../tree/hashFile.js';
 import { BackupLayout, GenerationPaths, TREE_COMPONENTS, generationId, type TreeName } from './layout.js';
 import { pinBootedDeployment } from './ostreePin.js';
+import { checkBackupInputs } from './preflight.js';
 import { takeClusterBackup } from './clusterSnapshot.js';
 import { copyTree } from './copyTree.js';
 import { writeTreeManifest } from './treeManifest.js';
@@ -144,9 +145,12 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
   const layout = new BackupLayout(options.dir);
   await refuseDuringRestore(host, layout);
   await host.fs.mkdir(layout.generations, { recursive: true, mode: 0o700 });
-  const bootId = await readBootId(host);
+  const bootId = await readBootId(host, reporter);
   const lock = await acquireLock(host, layout.lock, 'backup', bootId);
   try {
+    reporter.stepStart('preflight', 'Check that the node has what a backup needs');
+    await checkBackupInputs(host);
+    reporter.stepEnd('preflight', 'done');
     reporter.stepStart('space', 'Estimate the size of the backup and check free space');
     const estimate = await estimateBackupSize(host);
     const free = await freeSpace(host, layout.dir);

@@ -57,7 +57,7 @@ describe('backup with the single binary on a sandbox node', () => {
     const result = resultLine(run.stdout);
     expect(result).toMatchObject({ ok: true, command: 'backup', resumed: false, dir: node.backupDir });
     const steps = run.events.filter((e) => e.event === 'stepEnd').map((e) => e.step);
-    expect(steps).toEqual(['space', 'ostree', 'cluster', 'etc', 'local', 'kubelet', 'exclude-list', 'extras', 'tool', 'seal']);
+    expect(steps).toEqual(['preflight', 'space', 'ostree', 'cluster', 'etc', 'local', 'kubelet', 'exclude-list', 'extras', 'tool', 'seal']);
     await expectExactCopies(node);
 
     const generation = currentGeneration(node.backupDir);

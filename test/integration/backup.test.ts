@@ -4,7 +4,7 @@
 // ostree reports the pinned deployment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { rmSync, lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { runBackup, type BackupOptions } from '../../src/backup/runBackup.js';
 import { verifyBackup } from '../../src/verify/verifyBackup.js';
@@ -188,6 +188,24 @@ describe('backup refuses or stops cleanly', () => {
     }
   });
 
+  it('checks what it needs before the first change, listing every problem at once', async () => {
+    const script = path.join(node.root, 'usr/local/bin/cluster-backup.sh');
+    const kubelet = path.join(node.root, 'var/lib/kubelet');
+    renameSync(kubelet, `${kubelet}.away`);
+    chmodSync(script, 0o644);
+    try {
+      const error = await runBackup(realHost(node.root), new RecordingReporter(), options(node)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'precondition' });
+      expect((error as Error).message).toContain('/var/lib/kubelet is not a directory');
+      expect((error as Error).message).toContain('/usr/local/bin/cluster-backup.sh is not executable');
+      // Nothing changed: both deployments are still there, none pinned.
+      expect((await ostreeDeployments(node.root)).match(/^ {2}rhcos /gm)).toHaveLength(2);
+    } finally {
+      renameSync(`${kubelet}.away`, kubelet);
+      chmodSync(script, 0o755);
+    }
+  });
+
   it('refuses when the free space is short of the estimate plus the margin, and goes on with --force', async () => {
     await expect(runBackup(realHost(node.root), new RecordingReporter(), options(node, { spaceMargin: 2 ** 60 }))).rejects.toMatchObject({
       kind: 'precondition',
@@ -205,6 +223,19 @@ describe('backup refuses or stops cleanly', () => {
     await runBackup(realHost(node.root), new RecordingReporter(), options(node, { dir }));
     expect(readlinkSync(path.join(dir, 'etc'))).toBe('current/etc');
     expect(await rsyncDifferences(path.join(node.root, 'etc'), path.join(dir, 'etc'))).toBe('');
+  });
+
+  it('warns, and saves an empty extras.tgz, when the node has no MachineConfig file', async () => {
+    const config = path.join(node.root, 'etc/machine-config-daemon/currentconfig');
+    renameSync(config, `${config}.away`);
+    try {
+      const reporter = new RecordingReporter();
+      await runBackup(realHost(node.root), reporter, options(node));
+      expect(reporter.warnings().join('\n')).toContain('currentconfig is missing');
+      expect((await execa('tar', ['tzf', path.join(node.backupDir, 'extras.tgz')])).stdout).toBe('');
+    } finally {
+      renameSync(`${config}.away`, config);
+    }
   });
 
   it('fails with a clear message when the MachineConfig is not one, keeping the previous backup', async () => {
