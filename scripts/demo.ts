@@ -35,7 +35,7 @@ try {
   for (let i = 0; i < 200; i++) await etcd.put(`/kubernetes.io/demo/key-${String(i).padStart(3, '0')}`, `value-${i}`);
 
   say(`Building a sandbox node in ${root} (seed ${values.seed})`);
-  const node = await createSandboxNode(root, { seed: Number(values.seed), etcdEndpoint: etcd.endpoint });
+  const node = await createSandboxNode(root, { seed: Number(values.seed), etcd });
   console.log((await execa('ostree', ['admin', 'status', `--sysroot=${root}`])).stdout);
 
   say(`upgrade-recovery backup --root ${root}`);

@@ -12,6 +12,7 @@ import * as fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunningEtcd } from './etcd.js';
 
 export interface SandboxOptions {
   seed?: number;
@@ -23,8 +24,8 @@ export interface SandboxOptions {
   bigFileBytes?: number;
   /** Apparent size of the sparse file (only a few blocks hold data). */
   sparseBytes?: number;
-  /** Where cluster-backup.sh finds etcd: written into etcd.env. */
-  etcdEndpoint?: string;
+  /** The etcd that cluster-backup.sh snapshots and cluster-restore.sh restores: written into etcd.env. */
+  etcd?: Pick<RunningEtcd, 'endpoint' | 'dataDir' | 'pidFile' | 'argsFile'>;
 }
 
 export interface SandboxNode {
@@ -114,7 +115,7 @@ export async function createSandboxNode(root: string, options: SandboxOptions = 
     }
   }
   const scripts = '/etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts';
-  await w.file(`${scripts}/etcd.env`, `export ETCDCTL_API=3\nexport ETCDCTL_ENDPOINTS=${options.etcdEndpoint ?? 'http://127.0.0.1:2379'}\nexport NODE_sno_1_IP=192.0.2.10\n`, { label: LABELS.kube });
+  await w.file(`${scripts}/etcd.env`, etcdEnv(options.etcd), { label: LABELS.kube });
   await w.file(`${scripts}/etcd-common-tools`, '# sourced by cluster-backup.sh\n', { label: LABELS.kube });
   await w.file('/etc/kubernetes/static-pod-resources/bin/etcdctl', randomBytes(256 * 1024), { mode: 0o755, label: LABELS.bin });
   await w.file('/etc/kubernetes/static-pod-resources/kube-apiserver-certs/secrets/node-kubeconfigs/localhost.kubeconfig', kubeconfig(), { label: LABELS.kube, mode: 0o600 });
@@ -125,7 +126,9 @@ export async function createSandboxNode(root: string, options: SandboxOptions = 
   await w.file('/etc/tmpfiles.d/iscsi.conf', 'd /etc/iscsi 0700 root root -\n', { label: LABELS.etc });
 
   // ----- /usr/local
-  await w.file('/usr/local/bin/cluster-backup.sh', await fs.readFile(path.join(STANDINS_DIR, 'cluster-backup.sh')), { mode: 0o755, label: LABELS.bin });
+  for (const script of ['cluster-backup.sh', 'cluster-restore.sh']) {
+    await w.file(`/usr/local/bin/${script}`, await fs.readFile(path.join(STANDINS_DIR, script)), { mode: 0o755, label: LABELS.bin });
+  }
   await w.bigFile('/usr/local/bin/node-tool', options.bigFileBytes ?? 24 * 1024 * 1024, { mode: 0o755, label: LABELS.bin });
   await w.file('/usr/local/sbin/privileged-helper', randomBytes(64 * 1024), { mode: 0o4755, label: LABELS.bin });
   await w.file('/usr/local/share/doc/README', 'local additions\n', { label: LABELS.usr });
@@ -359,6 +362,13 @@ class TreeWriter {
   private abs(node: string): string {
     return path.join(this.root, node);
   }
+}
+
+/** What the node's etcd.env exports; the SANDBOX_ variables let cluster-restore.sh restart etcd. */
+function etcdEnv(etcd: SandboxOptions['etcd']): string {
+  const lines = ['ETCDCTL_API=3', `ETCDCTL_ENDPOINTS=${etcd?.endpoint ?? 'http://127.0.0.1:2379'}`, 'NODE_sno_1_IP=192.0.2.10'];
+  if (etcd) lines.push(`SANDBOX_ETCD_DATA_DIR=${etcd.dataDir}`, `SANDBOX_ETCD_PIDFILE=${etcd.pidFile}`, `SANDBOX_ETCD_ARGS_FILE=${etcd.argsFile}`);
+  return lines.map((l) => `export ${l}\n`).join('');
 }
 
 function machineConfig(paths: string[]) {

@@ -12,6 +12,9 @@ import { createOutput, type Output } from './output.js';
 import { TOOL_VERSION } from './version.js';
 import { backupCommand, DEFAULT_MARGIN_GIB, parseSpaceMargin } from './commands/backup.js';
 import { verifyCommand } from './commands/verify.js';
+import { restoreCommand } from './commands/restore.js';
+import { statusCommand } from './commands/status.js';
+import { OLD_TIMEOUTS } from '../restore/context.js';
 
 interface CommonFlags {
   root: string;
@@ -24,7 +27,12 @@ Examples:
   upgrade-recovery backup                         back up this node into /var/recovery
   upgrade-recovery backup --root /host --json     from a container with the host at /host
   upgrade-recovery verify --data                  check every byte of the backup
+  upgrade-recovery status                         the backup and the restore under way, and what to run next
+  upgrade-recovery restore --dry-run              what a restore would change, changing nothing
+  upgrade-recovery restore                        restore the files, then: systemctl reboot
+  upgrade-recovery restore --resume               after the reboot (or a crash): the rest of the restore
   upgrade-recovery --take-backup --dir /var/recovery   the old script's flags still work
+  upgrade-recovery.sh --resume                     (the old name, in the backup dir)
 
 Exit codes:
   0 done   1 failed   2 bad arguments   3 a check refused to start (space, lock, restore under way)
@@ -81,13 +89,46 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     .option('--data', 'read and hash every file', false)
     .action(run((flags, out) => verifyCommand(realHost(flags.root), out, { dir: backupDir(flags), data: Boolean(flags.data) })));
 
-  program
-    .command('restore', { hidden: true })
-    .allowUnknownOption()
-    .action(() => {
-      process.stderr.write('upgrade-recovery: restore is not available in this version yet; use the old procedure for now\n');
-      outcome = EXIT.usage;
-    });
+  withCommonFlags(program.command('restore'))
+    .description('Bring the node back to the backup: files, reboot, cluster, redeploy, recorded in a journal')
+    .option('--resume', 'continue the restore under way (after the reboot, or a crash)', false)
+    .option('--restart', 'abandon the restore under way (its journal is kept) and start over', false)
+    .option('--step', 'run one phase, then stop', false)
+    .option('--force', 'skip the pinned-deployment, backup and reboot checks (warned)', false)
+    .option('--dry-run', 'show what each phase would change and run, and change nothing', false)
+    .option('--verify-data', 'check every byte of the backup before starting (default: structure and sizes)', false)
+    .addOption(secondsOption('--container-timeout <seconds>', 'how long each control-plane container may take to restart', OLD_TIMEOUTS.containerMs))
+    .addOption(secondsOption('--redeploy-timeout <seconds>', 'how long each forced redeployment may take', OLD_TIMEOUTS.redeployMs))
+    .addOption(secondsOption('--poll-interval <seconds>', 'time between two polls of crictl or oc', OLD_TIMEOUTS.pollMs))
+    .action(
+      run((flags, out) =>
+        restoreCommand(
+          realHost(flags.root),
+          out,
+          {
+            dir: backupDir(flags),
+            resume: Boolean(flags.resume) && !flags.restart,
+            restart: Boolean(flags.restart),
+            step: Boolean(flags.step),
+            force: Boolean(flags.force),
+            dryRun: Boolean(flags.dryRun),
+            verifyData: Boolean(flags.verifyData),
+            ...(process.env.KUBECONFIG ? { kubeconfig: process.env.KUBECONFIG } : {}),
+            timeouts: {
+              containerMs: Number(flags.containerTimeout) * 1000,
+              redeployMs: Number(flags.redeployTimeout) * 1000,
+              pollMs: Number(flags.pollInterval) * 1000,
+            },
+            toolVersion: TOOL_VERSION,
+          },
+          (handler) => onInterrupt(handler, () => output),
+        ),
+      ),
+    );
+
+  withCommonFlags(program.command('status'))
+    .description('The backup (when, what, verified?) and the restore under way, with the next command to run')
+    .action(run((flags, out) => statusCommand(realHost(flags.root), out, backupDir(flags))));
 
   try {
     await program.parseAsync(translateLegacyArgs(argv), { from: 'user' });
@@ -110,6 +151,25 @@ function withCommonFlags(command: Command): Command {
 
 function backupDir(flags: CommonFlags): string {
   return path.resolve(flags.dir ?? path.join(flags.root, 'var/recovery'));
+}
+
+/** A duration flag in seconds, shown with the old script's default. */
+function secondsOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, description).default(defaultMs / 1000).argParser(parseNumberOption);
+}
+
+/**
+ * Ctrl-C or the Job's SIGTERM during a restore: let the session put SELinux back and record the
+ * interruption, then end with 128 + the signal number. A second signal ends at once.
+ */
+function onInterrupt(handler: (signal: string) => Promise<void>, output: () => Output | undefined): void {
+  for (const [signal, code] of [['SIGINT', EXIT.cancelled], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      process.once(signal, () => process.exit(code));
+      output()?.reporter.warn(`${signal}: stopping; SELinux is put back to enforcing; run upgrade-recovery restore --resume to continue`);
+      void handler(signal).finally(() => process.exit(code));
+    });
+  }
 }
 
 function parseNumberOption(value: string): number {

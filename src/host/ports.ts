@@ -72,6 +72,8 @@ export interface Archiver {
   createTarGz(file: string, cwd: string, paths: readonly string[]): Promise<void>;
   /** Lists the entry paths of an archive. */
   list(file: string): Promise<string[]>;
+  /** Unpacks an archive under `cwd` keeping owners, modes and mtimes (`tar xpzf file -C cwd`). */
+  extract(file: string, cwd: string): Promise<void>;
 }
 
 /** Everything a command of the core needs from the host, in one bundle. */

@@ -59,6 +59,9 @@ export const nodeTarArchiver: Archiver = {
     if (paths.length === 0) return fsPromises.writeFile(file, gzipSync(Buffer.alloc(1024)));
     await tar.create({ gzip: true, file, cwd, portable: false }, [...paths]);
   },
+  async extract(file, cwd) {
+    await tar.extract({ file, cwd, preserveOwner: true, preservePaths: false, unlink: true });
+  },
   async list(file) {
     const paths: string[] = [];
     await tar.list({ file, onReadEntry: (entry) => void paths.push(entry.path) });

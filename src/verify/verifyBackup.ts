@@ -9,6 +9,7 @@ import { verifyTreeAgainstManifest, type TreeProblem } from '../manifest/verifyT
 import { BackupLayout } from '../backup/layout.js';
 import { readCurrentBackup } from '../backup/store.js';
 import type { BackupSummary } from '../backup/summary.js';
+import { writeVerdictRecord } from './verdictRecord.js';
 
 export interface ComponentVerdict {
   name: string;
@@ -70,5 +71,8 @@ export async function verifyBackup(host: Host, reporter: Reporter, dir: string, 
   components.push({ name: 'files', entries: summary.files.length, problems: fileProblems, moreProblems: 0 });
   reporter.stepEnd('verify-files', fileProblems.length ? 'failed' : 'done');
   const ok = components.every((c) => c.problems.length === 0 && c.moreProblems === 0);
+  const problems = components.reduce((n, c) => n + c.problems.length + c.moreProblems, 0);
+  // Best effort: a read-only backup dir still verifies, it just cannot remember it.
+  await writeVerdictRecord(host, paths, { at: host.clock.now().toISOString(), data, ok, problems }).catch(() => undefined);
   return { id: current.id, generation: paths.dir, data, ok, components, summary };
 }

@@ -16,7 +16,7 @@ export function memHost(files: Record<string, string> = {}, options: { pid?: num
     },
   };
   const processes: ProcessTable = { ownPid: options.pid ?? 1000, isAlive: options.alive ?? (() => false) };
-  const archiver: Archiver = { createTarGz: async () => undefined, list: async () => [] };
+  const archiver: Archiver = { createTarGz: async () => undefined, list: async () => [], extract: async () => undefined };
   let now = Date.parse('2026-11-25T10:00:00Z');
   const host: Host = {
     fs,

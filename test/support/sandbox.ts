@@ -25,7 +25,7 @@ export async function makeTestNode(options: SandboxOptions = {}): Promise<TestNo
   for (let i = 0; i < 50; i++) keys[`/kubernetes.io/test/key-${i}`] = `value-${i}-${Math.random()}`;
   for (const [key, value] of Object.entries(keys)) await etcd.put(key, value);
   const root = path.join(work, 'node');
-  const node = await createSandboxNode(root, { smallFiles: 1500, pods: 12, bigFileBytes: 8 * 1024 * 1024, ...options, etcdEndpoint: etcd.endpoint });
+  const node = await createSandboxNode(root, { smallFiles: 1500, pods: 12, bigFileBytes: 8 * 1024 * 1024, ...options, etcd });
   return {
     ...node,
     work,
@@ -60,6 +60,33 @@ export async function runBinary(args: string[], options: { env?: Record<string, 
 }
 
 /** Starts the binary and hands back the running process, for tests that kill it. */
-export function startBinary(args: string[]): ResultPromise<{ reject: false; buffer: false }> {
-  return execa(requireBinary(), args, { reject: false, buffer: false });
+export function startBinary(args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false; buffer: false; env: Record<string, string> }> {
+  return execa(requireBinary(), args, { reject: false, buffer: false, env });
+}
+
+/** Starts the binary and SIGKILLs it when `when` says so about one of its JSON events. */
+export async function killWhen(
+  args: string[],
+  env: Record<string, string>,
+  when: (event: Record<string, any>) => boolean,
+  delayMs = 0,
+): Promise<{ killedAt?: Record<string, any>; exitCode: number | undefined }> {
+  const child = startBinary(args, env);
+  let killedAt: Record<string, any> | undefined;
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      if (killedAt || !line.startsWith('{')) continue;
+      const event = JSON.parse(line);
+      if (when(event)) {
+        killedAt = event;
+        setTimeout(() => child.kill('SIGKILL'), delayMs);
+      }
+    }
+  });
+  const result = await child;
+  return { ...(killedAt ? { killedAt } : {}), exitCode: result.exitCode };
 }

@@ -1,0 +1,80 @@
+// Everything checked before the first destructive step: the backup is whole (structure and sizes,
+// or every byte), KUBECONFIG can be read, and the booted OS deployment is the pinned one (else the
+// OS must be rolled back first). `--force` turns the backup and deployment refusals into warnings.
+import type { Host } from '../host/ports.js';
+import type { Reporter } from '../core/reporter.js';
+import { RecoveryError } from '../core/errors.js';
+import { readDeployments } from '../backup/ostreePin.js';
+import type { GenerationPaths } from '../backup/layout.js';
+import type { BackupSummary } from '../backup/summary.js';
+import { verifyBackup } from '../verify/verifyBackup.js';
+import type { RestoreBackup, RestoreOptions } from './context.js';
+
+/** What cluster-backup.sh's etcd-common-tools exports as KUBECONFIG on every control-plane node. */
+export const LOCALHOST_KUBECONFIG = '/etc/kubernetes/static-pod-resources/kube-apiserver-certs/secrets/node-kubeconfigs/localhost.kubeconfig';
+
+export interface PreconditionInput {
+  options: RestoreOptions;
+  current: { id: string; paths: GenerationPaths; summary: BackupSummary };
+  kubeconfig: string;
+  /** A restore is being continued (the deployment check is only made before a new one). */
+  continuing: boolean;
+}
+
+export async function checkBeforeRestore(host: Host, reporter: Reporter, input: PreconditionInput): Promise<RestoreBackup> {
+  const { options, current, kubeconfig } = input;
+  await checkReadable(host, kubeconfig);
+  if (options.force) reporter.warn('--force: the backup is not verified before the restore');
+  else await checkBackupWhole(host, reporter, options);
+  if (!input.continuing) await checkPinnedDeployment(host, reporter, options.force);
+  const excluded = (await host.fs.readFile(current.paths.excludeList, 'utf8').catch(() => ''))
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  return { id: current.id, paths: current.paths, summary: current.summary, excluded };
+}
+
+async function checkReadable(host: Host, file: string): Promise<void> {
+  try {
+    const handle = await host.fs.open(file, 'r');
+    await handle.close();
+  } catch (error) {
+    throw new RecoveryError(
+      'precondition',
+      `the kubeconfig ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): oc needs it to show and redeploy the cluster`,
+      `export KUBECONFIG=<a readable kubeconfig> (on the node: ${LOCALHOST_KUBECONFIG})`,
+    );
+  }
+}
+
+async function checkBackupWhole(host: Host, reporter: Reporter, options: RestoreOptions): Promise<void> {
+  const verdict = await verifyBackup(host, reporter, options.dir, options.verifyData);
+  if (verdict.ok) return;
+  const problems = verdict.components.flatMap((c) => c.problems.map((p) => `${c.name}/${p.path}: ${p.problem}`));
+  throw new RecoveryError(
+    'precondition',
+    `the backup ${verdict.id} is damaged, nothing was touched: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`,
+    'upgrade-recovery verify --data for the full list; restore anyway only if you must: --force',
+  );
+}
+
+async function checkPinnedDeployment(host: Host, reporter: Reporter, force: boolean): Promise<void> {
+  const deployments = await readDeployments(host);
+  const booted = deployments.find((d) => d.booted) ?? deployments[0];
+  if (!booted) throw new RecoveryError('precondition', 'ostree admin status lists no deployment');
+  if (!deployments.some((d) => d.booted)) reporter.warn('no deployment is marked booted; checking deployment 0, as the backup did');
+  if (booted.pinned) return;
+  const message = `the booted OS deployment ${booted.checksum.slice(0, 12)}.${booted.serial} is not pinned: the node still runs the upgraded OS`;
+  if (force) {
+    reporter.warn(`${message}; going on because of --force`);
+    return;
+  }
+  const rollbackTarget = deployments.find((d) => d.flags.includes('rollback'));
+  throw new RecoveryError(
+    'precondition',
+    `${message}; roll the OS back to the pinned deployment before restoring`,
+    rollbackTarget?.pinned
+      ? 'rpm-ostree rollback -r (the node reboots), then run the restore again'
+      : 'ostree admin undeploy the unpinned standby deployments until the pinned one is the rollback target, then rpm-ostree rollback -r',
+  );
+}

@@ -1,0 +1,39 @@
+// One tree of the node (/usr/local, /etc, /var/lib/kubelet) brought back to its backup copy, as a
+// restore step: plan from the manifest, then apply. Redoing it after a crash plans again from what
+// is on disk now, so it converges on the same exact result.
+import type { StepContext } from './context.js';
+import { planTreeRestore, describePlan, type TreePlanInput } from './treePlan.js';
+import { applyTreeRestore } from './treeApply.js';
+
+type TreeName = 'etc' | 'local' | 'kubelet';
+
+function planInput({ host, backup }: StepContext, tree: TreeName, nodePath: string): TreePlanInput {
+  return {
+    backupTree: backup.paths.tree(tree),
+    manifest: backup.paths.manifest(tree),
+    liveTree: host.root.path(nodePath),
+    // etc.exclude.list names /etc paths only, as in the old script's rsync --exclude-from.
+    excluded: tree === 'etc' ? backup.excluded : [],
+  };
+}
+
+export async function restoreTree(context: StepContext, tree: TreeName, nodePath: string): Promise<Record<string, unknown>> {
+  const { host, reporter } = context;
+  const input = planInput(context, tree, nodePath);
+  await host.fs.mkdir(input.liveTree, { recursive: true });
+  const progress = { files: 0, bytes: 0 };
+  const plan = await planTreeRestore(host, input, ({ files, bytes }) => {
+    progress.files += files;
+    progress.bytes += bytes;
+    reporter.progress({ component: tree, activity: 'scan', ...progress });
+  });
+  const result = await applyTreeRestore(host, input, plan, reporter, tree);
+  reporter.info(`${nodePath}: ${describePlan(plan, 0).join('; ')}`);
+  return { ...result };
+}
+
+export async function previewTreeRestore(context: StepContext, tree: TreeName, nodePath: string): Promise<string[]> {
+  const input = planInput(context, tree, nodePath);
+  const plan = await planTreeRestore(context.host, input);
+  return describePlan(plan, 10);
+}

@@ -1,0 +1,103 @@
+// The two content checks of a restore. Before anything changes: the backup copy of every file to
+// write must hash to its manifest line (a damaged backup must not replace a working file). After
+// staging: the staged copy must too, since those are the bytes that take the live file's place.
+import type { Clock, Host } from '../host/ports.js';
+import type { Reporter } from '../core/reporter.js';
+import { RecoveryError } from '../core/errors.js';
+import { hashFile } from '../tree/hashFile.js';
+import { displayPath, joinPath } from '../tree/pathBytes.js';
+import type { PlannedWrite } from './treePlan.js';
+
+const HASH_CONCURRENCY = 4;
+const PROGRESS_EVERY_MS = 500;
+
+/** Progress of one activity over the plan's files, at most one event per tick. */
+export class RestoreProgress {
+  private files = 0;
+  private bytes = 0;
+  private lastAt = 0;
+
+  constructor(
+    private readonly reporter: Reporter,
+    private readonly clock: Clock,
+    private readonly component: string,
+    private readonly activity: 'copy' | 'hash',
+    private readonly totalFiles: number,
+    private readonly totalBytes: number,
+  ) {}
+
+  add(files: number, bytes: number): void {
+    this.files = Math.min(this.totalFiles, this.files + files);
+    this.bytes = Math.min(this.totalBytes, this.bytes + bytes);
+    const now = this.clock.now().getTime();
+    if (now - this.lastAt >= PROGRESS_EVERY_MS) this.emit(now);
+  }
+
+  finish(): void {
+    this.files = this.totalFiles;
+    this.bytes = this.totalBytes;
+    this.emit(this.clock.now().getTime());
+  }
+
+  private emit(now: number): void {
+    this.lastAt = now;
+    this.reporter.progress({
+      component: this.component,
+      activity: this.activity,
+      files: this.files,
+      bytes: this.bytes,
+      totalFiles: this.totalFiles,
+      totalBytes: this.totalBytes,
+    });
+  }
+}
+
+/** The writes whose content is checked: one name per inode. */
+export function checkedWrites(writes: readonly PlannedWrite[]): PlannedWrite[] {
+  return writes.filter((w) => w.sha256 !== undefined);
+}
+
+/**
+ * Hashes `<dir>/<rel>` of every checked write and throws, naming the backup's path, at the first
+ * that differs from its manifest line. `stage` says which copy was read, for the message.
+ */
+export async function checkCopies(
+  host: Host,
+  dir: string,
+  backupTree: string,
+  writes: readonly PlannedWrite[],
+  stage: 'backup' | 'staged',
+  progress: RestoreProgress,
+): Promise<void> {
+  const todo = checkedWrites(writes);
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const write = todo[next++]!;
+      const copy = joinPath(Buffer.from(dir), write.rel);
+      const sha256 = await hashCopy(host, copy, write, (bytes) => progress.add(0, bytes));
+      progress.add(1, 0);
+      if (sha256 !== write.sha256) {
+        const name = displayPath(joinPath(Buffer.from(backupTree), write.rel));
+        const when = stage === 'staged' ? ' (as copied for the restore)' : '';
+        throw new RecoveryError('failure', `the backup copy of ${name} does not match its manifest${when}: the backup is damaged`, 'upgrade-recovery verify --data');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+  progress.finish();
+}
+
+/** The copy's SHA-256; a copy that is missing, or not a regular file of the recorded size, matches no hash. */
+async function hashCopy(host: Host, copy: Buffer, write: PlannedWrite, onBytes: (n: number) => void): Promise<string> {
+  let stat;
+  try {
+    stat = await host.fs.lstat(copy);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw new RecoveryError('failure', `cannot read ${displayPath(copy)}: ${(error as Error).message}`);
+  }
+  // Opening a fifo would hang; a wrong size needs no hash to be wrong.
+  if (!stat.isFile() || stat.size !== write.size) return 'not a file of the recorded size';
+  return hashFile(host.fs, copy, onBytes);
+}

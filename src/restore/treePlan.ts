@@ -1,0 +1,293 @@
+// Decides what it takes to make a live tree identical to its backup, in one pass: the manifest and
+// a walk of the live tree are both in walk order and are merged like two sorted lists (as
+// src/manifest/verifyTree.ts does). Only what changes is kept in memory. The backup copy is not
+// read here at all; live files are hashed when their metadata cannot vouch for their content.
+import type { BigIntStats } from 'node:fs';
+import type { Host } from '../host/ports.js';
+import type { EntryType, ManifestEntry } from '../manifest/schema.js';
+import { RecoveryError } from '../core/errors.js';
+import { readManifest } from '../manifest/reader.js';
+import { hashFile } from '../tree/hashFile.js';
+import { readXattrs, XATTR_BATCH, type Xattrs } from '../tree/xattrs.js';
+import { compareWalkOrder, ROOT_REL, type WalkEntry } from '../tree/walk.js';
+import { afterHash, compareEntry, entryPath, Exclusions, kindOf, parentOf, type LiveFacts, type Verdict } from './treeCompare.js';
+import { LinkGroups, readLinkGroupSizes, type LinkGroupMember, type SettledGroup } from './treeLinkGroups.js';
+import { isStagingPath } from './treeStaging.js';
+import { LiveWalk } from './treeWalk.js';
+
+export { describePlan } from './treePlanText.js';
+
+export interface TreePlanInput {
+  /** The backup's copy of the tree (`<generation>/<tree>`). */
+  backupTree: string;
+  /** Its manifest (`<generation>/manifests/<tree>.jsonl`). */
+  manifest: string;
+  /** The live tree to make identical to the copy. */
+  liveTree: string;
+  /** Paths relative to the tree root left exactly alone, with all below them ('kubernetes/manifests'). */
+  excluded: readonly string[];
+}
+
+export interface PlannedWrite {
+  rel: Buffer;
+  /** What the backup has there; a directory is created, never replaced. */
+  type: EntryType;
+  size: number;
+  /** What the copy must hash to; set on one name per inode (the others are the same inode). */
+  sha256?: string;
+  /** Why, in a few words, for --dry-run. */
+  reason: string;
+}
+
+export interface TreePlan {
+  /** Entries to bring from the backup (new, or content or type changed), in walk order. */
+  writes: PlannedWrite[];
+  /** Entries whose content is right and whose owner, mode, mtime, xattrs or ACLs are not. */
+  metadata: Buffer[];
+  /** Live entries that the backup does not have, in walk order; a directory goes with all it holds. */
+  removals: Buffer[];
+  /** Directories whose entries change or that are created: their metadata is set last. */
+  touchedDirs: Buffer[];
+  /** Live entries left unlike the backup because an excluded path lies inside them. */
+  blocked: Buffer[];
+  /** A killed apply left its staging dir; the apply removes it first. */
+  staleStaging: boolean;
+  /** The tree root's mtime in the backup, set again once the staging dir is gone. */
+  rootMtimeNs: string;
+  /** Entries in the manifest. */
+  entries: number;
+  /** Bytes of file content to copy from the backup. */
+  bytes: number;
+}
+
+export function isEmptyPlan(plan: TreePlan): boolean {
+  return !plan.staleStaging && plan.writes.length + plan.metadata.length + plan.removals.length + plan.touchedDirs.length === 0;
+}
+
+export async function planTreeRestore(
+  host: Host,
+  input: TreePlanInput,
+  onProgress?: (delta: { files: number; bytes: number }) => void,
+): Promise<TreePlan> {
+  const groupSizes = await readLinkGroupSizes(host.fs, input.manifest);
+  return new TreePlanner(host, input, groupSizes, onProgress).run();
+}
+
+interface Pair {
+  rel: Buffer;
+  recorded: ManifestEntry;
+  live: WalkEntry;
+  group: string | undefined;
+}
+
+/** Live files hashed at once, as when a manifest is written. */
+const HASH_CONCURRENCY = 4;
+
+class TreePlanner {
+  private readonly exclusions: Exclusions;
+  private readonly groups: LinkGroups;
+  private readonly walk: LiveWalk;
+  private live: WalkEntry | undefined;
+  /** Matched entries waiting for one getfattr call over the batch. */
+  private pairs: Pair[] = [];
+  private readonly plan: TreePlan = {
+    writes: [],
+    metadata: [],
+    removals: [],
+    touchedDirs: [],
+    blocked: [],
+    staleStaging: false,
+    rootMtimeNs: '0',
+    entries: 0,
+    bytes: 0,
+  };
+  private readonly touched = new Map<string, Buffer>();
+
+  constructor(
+    private readonly host: Host,
+    private readonly input: TreePlanInput,
+    groupSizes: Map<string, number>,
+    private readonly onProgress?: (delta: { files: number; bytes: number }) => void,
+  ) {
+    this.exclusions = new Exclusions(input.excluded);
+    this.groups = new LinkGroups(groupSizes);
+    this.walk = new LiveWalk(host.fs, input.liveTree, (rel) => {
+      if (!isStagingPath(rel)) return this.exclusions.covers(rel);
+      this.plan.staleStaging = true;
+      return true;
+    });
+  }
+
+  async run(): Promise<TreePlan> {
+    this.live = await this.walk.next();
+    if (this.live && !this.live.stat.isDirectory()) throw new RecoveryError('failure', `${this.input.liveTree} is not a directory`);
+    await readManifest(this.host.fs, this.input.manifest, (recorded) => this.onRecorded(recorded));
+    while (this.live) await this.liveOnly();
+    await this.settlePairs();
+    for (const group of this.groups.leftovers()) this.recordGroup(group);
+    return this.finish();
+  }
+
+  private async onRecorded(recorded: ManifestEntry): Promise<void> {
+    this.plan.entries += 1;
+    const rel = entryPath(recorded);
+    if (rel.equals(ROOT_REL)) this.plan.rootMtimeNs = recorded.mtimeNs;
+    // Only a backup taken during a killed restore could hold it; it is never restored into place.
+    if (isStagingPath(rel)) return;
+    const group = this.groups.groupOf(recorded, rel);
+    const leftAlone = { rel, recorded, excluded: true, write: false, verdict: { action: 'none' } } as const;
+    if (this.exclusions.covers(rel)) {
+      if (group) this.addToGroup(group, { ...leftAlone });
+      return;
+    }
+    while (this.live && compareWalkOrder(this.live.rel, rel) < 0) await this.liveOnly();
+    if (!this.live || compareWalkOrder(this.live.rel, rel) > 0) {
+      this.decide(rel, recorded, group, { action: 'write', reason: 'missing' });
+      return;
+    }
+    const live = this.live;
+    const replacesDir = live.stat.isDirectory() && kindOf(recorded.type) !== 'dir';
+    if (replacesDir && this.exclusions.holdsExcluded(rel)) {
+      // Writing the backup's file here would delete an excluded path: like rsync, keep the directory.
+      this.plan.blocked.push(rel);
+      if (group) this.addToGroup(group, { ...leftAlone });
+      this.live = await this.walk.next();
+      return;
+    }
+    this.pairs.push({ rel, recorded, live, group });
+    // A directory replaced by a file goes whole: nothing inside it needs a look.
+    this.live = await this.walk.next(replacesDir);
+    if (this.pairs.length >= XATTR_BATCH) await this.settlePairs();
+  }
+
+  /** A live entry the backup does not have. */
+  private async liveOnly(): Promise<void> {
+    const entry = this.live!;
+    if (entry.stat.isDirectory() && this.exclusions.holdsExcluded(entry.rel)) {
+      // It cannot go without the excluded path inside it; what else it holds still goes.
+      this.plan.blocked.push(entry.rel);
+      this.live = await this.walk.next();
+      return;
+    }
+    this.plan.removals.push(entry.rel);
+    this.touch(parentOf(entry.rel));
+    this.live = await this.walk.next(true);
+  }
+
+  /** Compares a batch of matched entries: one getfattr call, then hashes where metadata cannot tell. */
+  private async settlePairs(): Promise<void> {
+    const pairs = this.pairs;
+    this.pairs = [];
+    if (pairs.length === 0) return;
+    const xattrs = await readXattrs(this.host.fs, this.host.runner, pairs.map((p) => p.live.abs));
+    const facts: LiveFacts[] = [];
+    for (const [i, pair] of pairs.entries()) facts.push(await this.liveFacts(pair.live, xattrs[i] ?? {}));
+    const verdicts = pairs.map((p, i) => compareEntry(p.recorded, facts[i]!, { grouped: p.group !== undefined }));
+    await this.hashWhereNeeded(pairs, verdicts);
+    pairs.forEach((p, i) => this.decide(p.rel, p.recorded, p.group, verdicts[i]!, p.live.stat));
+  }
+
+  private async hashWhereNeeded(pairs: Pair[], verdicts: Verdict[]): Promise<void> {
+    const todo = verdicts.flatMap((v, i) => (v.action === 'hash' ? [i] : []));
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const i = todo[next++]!;
+        const pair = pairs[i]!;
+        const sha256 = await hashFile(this.host.fs, pair.live.abs, (bytes) => this.onProgress?.({ files: 0, bytes }));
+        this.onProgress?.({ files: 1, bytes: 0 });
+        verdicts[i] = afterHash(verdicts[i] as Extract<Verdict, { action: 'hash' }>, pair.recorded, sha256);
+      }
+    };
+    await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+  }
+
+  private async liveFacts(entry: WalkEntry, xattrs: Xattrs): Promise<LiveFacts> {
+    const { stat } = entry;
+    const type = liveType(stat);
+    return {
+      type,
+      mode: Number(stat.mode & 0o7777n),
+      uid: Number(stat.uid),
+      gid: Number(stat.gid),
+      size: type === 'file' || type === 'symlink' ? Number(stat.size) : 0,
+      mtimeNs: stat.mtimeNs.toString(),
+      nlink: Number(stat.nlink),
+      rdev: Number(stat.rdev),
+      xattrs,
+      ...(type === 'symlink' ? { target: await this.host.fs.readlink(entry.abs, { encoding: 'buffer' }) } : {}),
+    };
+  }
+
+  private decide(rel: Buffer, recorded: ManifestEntry, group: string | undefined, verdict: Verdict, live?: BigIntStats): void {
+    if (!group) {
+      this.record(rel, recorded, verdict, recorded.sha256);
+      return;
+    }
+    this.addToGroup(group, {
+      rel,
+      recorded,
+      verdict,
+      excluded: false,
+      write: verdict.action === 'write',
+      ...(live?.isFile() ? { inode: `${live.dev}:${live.ino}`, nlink: Number(live.nlink) } : {}),
+    });
+  }
+
+  private addToGroup(group: string, member: LinkGroupMember): void {
+    const settled = this.groups.add(group, member);
+    if (settled) this.recordGroup(settled);
+  }
+
+  /** A group is written whole, so that its names are one inode again, or each name is left to its own verdict. */
+  private recordGroup(group: SettledGroup): void {
+    let contentChecked = false;
+    for (const member of group.members) {
+      if (member.excluded) continue;
+      if (!group.rewrite) {
+        this.record(member.rel, member.recorded, member.verdict, undefined);
+        continue;
+      }
+      const reason = member.verdict.action === 'write' ? member.verdict.reason : 'hard links restored';
+      this.record(member.rel, member.recorded, { action: 'write', reason }, contentChecked ? undefined : group.sha256);
+      contentChecked = true;
+    }
+  }
+
+  private record(rel: Buffer, recorded: ManifestEntry, verdict: Verdict, sha256: string | undefined): void {
+    if (verdict.action === 'metadata') this.plan.metadata.push(rel);
+    if (verdict.action !== 'write') return;
+    const write: PlannedWrite = { rel, type: recorded.type, size: recorded.size, reason: verdict.reason };
+    if (sha256 && kindOf(recorded.type) === 'file') {
+      write.sha256 = sha256;
+      this.plan.bytes += recorded.size;
+    }
+    this.plan.writes.push(write);
+    if (recorded.type === 'dir') this.touch(rel);
+    if (!rel.equals(ROOT_REL)) this.touch(parentOf(rel));
+  }
+
+  private touch(dir: Buffer): void {
+    this.touched.set(dir.toString('latin1'), dir);
+  }
+
+  private finish(): TreePlan {
+    const plan = this.plan;
+    // Group members are settled late, and may come after entries that follow them.
+    plan.writes.sort((a, b) => compareWalkOrder(a.rel, b.rel));
+    plan.metadata.sort(compareWalkOrder);
+    for (const rel of plan.blocked) this.touched.delete(rel.toString('latin1'));
+    plan.touchedDirs = [...this.touched.values()].sort(compareWalkOrder);
+    return plan;
+  }
+}
+
+function liveType(stat: BigIntStats): LiveFacts['type'] {
+  if (stat.isFile()) return 'file';
+  if (stat.isDirectory()) return 'dir';
+  if (stat.isSymbolicLink()) return 'symlink';
+  if (stat.isCharacterDevice()) return 'char';
+  if (stat.isBlockDevice()) return 'block';
+  if (stat.isFIFO()) return 'fifo';
+  return 'socket';
+}

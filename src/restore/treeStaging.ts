@@ -1,0 +1,68 @@
+// Where a tree restore puts the backup's entries before they replace the live ones:
+// `<liveTree>/.upgrade-recovery-staging/`. Inside the tree, because that is the one place sure to
+// be writable and on the tree's own filesystem (so a rename into place is atomic): on RHCOS the
+// parent of /etc is the immutable deployment root, and /var is another mount than /etc. The
+// planner, the walk and the removal never look at this name; it exists only while an apply runs,
+// and a killed apply's leftover is removed by the next one.
+//
+//   <staging>/tree/<rel>    the staged entries, as rsync -R lays them out
+//   <staging>/*.list        NUL-separated path lists for rsync --files-from
+import path from 'node:path';
+import type { Host } from '../host/ports.js';
+import { RecoveryError } from '../core/errors.js';
+import { exists } from '../host/durable.js';
+import { joinPath } from '../tree/pathBytes.js';
+
+export const STAGING_NAME = '.upgrade-recovery-staging';
+const STAGING_REL = Buffer.from(STAGING_NAME);
+
+/** The staging dir's own path relative to the tree, which every step leaves out. */
+export function isStagingPath(rel: Buffer): boolean {
+  return rel.length >= STAGING_REL.length && rel.subarray(0, STAGING_REL.length).equals(STAGING_REL) && (rel.length === STAGING_REL.length || rel[STAGING_REL.length] === 0x2f);
+}
+
+export class Staging {
+  readonly dir: string;
+  readonly tree: string;
+
+  constructor(
+    private readonly host: Host,
+    liveTree: string,
+  ) {
+    this.dir = path.join(liveTree, STAGING_NAME);
+    this.tree = path.join(this.dir, 'tree');
+  }
+
+  /** The staged copy of `rel`. */
+  staged(rel: Buffer): Buffer {
+    return joinPath(Buffer.from(this.tree), rel);
+  }
+
+  async exists(): Promise<boolean> {
+    return exists(this.host.fs, this.dir);
+  }
+
+  /** Private to root while it holds copies of secrets on their way into place. */
+  async create(): Promise<void> {
+    await this.remove();
+    await this.host.fs.mkdir(this.dir, { mode: 0o700 });
+    await this.host.fs.chmod(this.dir, 0o700);
+    await this.host.fs.mkdir(this.tree, { mode: 0o700 });
+  }
+
+  async remove(): Promise<void> {
+    try {
+      await this.host.fs.rm(this.dir, { recursive: true, force: true });
+    } catch (error) {
+      throw new RecoveryError('failure', `cannot remove the staging dir ${this.dir}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Writes a NUL-separated list of relative paths for `rsync --files-from --from0`: any name bytes pass. */
+  async writeList(name: string, rels: readonly Buffer[]): Promise<string> {
+    const file = path.join(this.dir, `${name}.list`);
+    const nul = Buffer.alloc(1);
+    await this.host.fs.writeFile(file, Buffer.concat(rels.flatMap((rel) => [rel, nul])), { mode: 0o600 });
+    return file;
+  }
+}

@@ -1,0 +1,85 @@
+// A walk of the live tree in the manifest's order (see src/tree/walk.ts) that the planner steers:
+// it never enters excluded paths or our staging dir, and skips the inside of a directory that
+// goes as a whole. A restore must not read (nor stat) below what it leaves alone, and a removed
+// directory of a million files costs one entry, not a million.
+import type { BigIntStats } from 'node:fs';
+import type { HostFs } from '../host/ports.js';
+import { RecoveryError } from '../core/errors.js';
+import { compareBytes, displayPath, joinPath } from '../tree/pathBytes.js';
+import { ROOT_REL, type WalkEntry } from '../tree/walk.js';
+
+interface Frame {
+  abs: Buffer;
+  rel: Buffer;
+  names: Buffer[];
+  next: number;
+}
+
+export class LiveWalk {
+  private readonly stack: Frame[] = [];
+  private last: WalkEntry | undefined;
+  private started = false;
+
+  /** `ignore(rel)`: the path and everything below it is not walked. */
+  constructor(
+    private readonly fs: HostFs,
+    private readonly root: string,
+    private readonly ignore: (rel: Buffer) => boolean,
+  ) {}
+
+  /**
+   * The next entry in walk order, undefined at the end. `skipInside`: do not enter the entry
+   * returned last (when it is a directory). A missing root is an empty walk: the tree was deleted.
+   */
+  async next(skipInside = false): Promise<WalkEntry | undefined> {
+    if (!this.started) {
+      this.started = true;
+      const abs = Buffer.from(this.root);
+      const stat = await lstatOrMissing(this.fs, abs);
+      this.last = stat ? { rel: ROOT_REL, abs, stat } : undefined;
+      return this.last;
+    }
+    if (this.last?.stat.isDirectory() && !skipInside) await this.enter(this.last);
+    this.last = undefined;
+    for (;;) {
+      const frame = this.stack.at(-1);
+      if (!frame) return undefined;
+      const name = frame.names[frame.next++];
+      if (name === undefined) {
+        this.stack.pop();
+        continue;
+      }
+      const rel = frame.rel.length === 0 ? Buffer.from(name) : joinPath(frame.rel, name);
+      if (this.ignore(rel)) continue;
+      const abs = joinPath(frame.abs, name);
+      const stat = await lstatOrMissing(this.fs, abs);
+      if (!stat) continue;
+      this.last = { rel, abs, stat };
+      return this.last;
+    }
+  }
+
+  private async enter(dir: WalkEntry): Promise<void> {
+    let names: Buffer[];
+    try {
+      names = await this.fs.readdir(dir.abs, { encoding: 'buffer' });
+    } catch (error) {
+      throw new RecoveryError('failure', `cannot read directory ${displayPath(dir.abs)}: ${(error as Error).message}`);
+    }
+    names.sort(compareBytes);
+    this.stack.push({ abs: dir.abs, rel: dir.rel === ROOT_REL ? Buffer.alloc(0) : dir.rel, names, next: 0 });
+  }
+}
+
+/**
+ * undefined when the path is not there (a missing root, or a name gone since its directory was
+ * read): the merge then treats it as missing, which is what it is.
+ */
+async function lstatOrMissing(fs: HostFs, abs: Buffer): Promise<BigIntStats | undefined> {
+  try {
+    return await fs.lstat(abs, { bigint: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new RecoveryError('failure', `cannot stat ${displayPath(abs)}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,412 @@
+// Restore of one tree from a backup, on real directories as root. The trees of a sandbox node
+// (labels, ACLs, hard links, holes, devices, a fifo, odd names) are put side by side in one tree,
+// copied as the backup with its manifest, and the live copy is then changed in every way a node
+// can drift. The proof is independent of our code: rsync -aAXHc with the excluded paths finds
+// nothing to change; our own verifyTreeAgainstManifest agrees; a second plan finds nothing to do.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { build } from 'esbuild';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createSandboxNode, removeSandbox } from '../../scripts/sandbox/sandboxNode.js';
+import { GenerationPaths } from '../../src/backup/layout.js';
+import { writeTreeManifest } from '../../src/backup/treeManifest.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
+import { realHost } from '../../src/host/real.js';
+import { verifyTreeAgainstManifest } from '../../src/manifest/verifyTree.js';
+import { applyTreeRestore, stageWrites } from '../../src/restore/treeApply.js';
+import { checkCopies, RestoreProgress } from '../../src/restore/treeChecks.js';
+import { describePlan, isEmptyPlan, planTreeRestore, type TreePlanInput } from '../../src/restore/treePlan.js';
+import { removeEntries, replaceEntries } from '../../src/restore/treeReplace.js';
+import { Staging, STAGING_NAME } from '../../src/restore/treeStaging.js';
+import { rsyncDifferences } from '../support/backupChecks.js';
+
+const host = realHost('/');
+const EXCLUDED = ['etc/kubernetes/manifests', 'etc/.updated', 'etc/sno-runtime'];
+const ODD_NAME = Buffer.from([0x6e, 0xff, 0xfe, 0x2e, 0x63, 0x6f, 0x6e, 0x66]); // n\xff\xfe.conf, as the sandbox makes it
+const NEW_ODD_NAME = Buffer.from([0xfe, 0xfd, 0x2d, 0x6e, 0x65, 0x77]);
+
+let work: string;
+let pristine: string;
+let backupTree: string;
+let manifest: string;
+
+/** What rsync would change in `live` to match `backup`, the excluded paths left out: '' when identical. */
+async function oracle(backup: string, live: string, excluded: readonly string[] = EXCLUDED): Promise<string> {
+  const run = await execa('rsync', ['-aAXHc', '--dry-run', '--itemize-changes', '--delete', ...excluded.map((p) => `--exclude=/${p}`), `${backup}/`, `${live}/`], {
+    reject: false,
+  });
+  if (run.exitCode !== 0) throw new Error(`rsync failed: ${run.stderr}`);
+  return run.stdout.trim();
+}
+
+/** A live tree identical to the backup, to be changed by the test. */
+async function freshLive(name: string): Promise<string> {
+  const live = path.join(work, name, 'live');
+  mkdirSync(path.dirname(live), { recursive: true });
+  await execa('cp', ['-a', pristine, live]);
+  return live;
+}
+
+function input(live: string, backup = backupTree, excluded = EXCLUDED): TreePlanInput {
+  return { backupTree: backup, manifest, liveTree: live, excluded };
+}
+
+async function restore(live: string, backup = backupTree) {
+  const reporter = new RecordingReporter();
+  const plan = await planTreeRestore(host, input(live, backup));
+  const result = await applyTreeRestore(host, input(live, backup), plan, reporter, 'tree');
+  return { plan, result, reporter };
+}
+
+async function problemsOutsideExcluded(live: string): Promise<string[]> {
+  const check = await verifyTreeAgainstManifest(host, live, manifest, { data: true });
+  expect(check.moreProblems).toBe(0);
+  return check.problems.map((p) => `${p.path}: ${p.problem}`).filter((p) => !EXCLUDED.some((e) => p.startsWith(`${e}:`) || p.startsWith(`${e}/`)));
+}
+
+const sh = (command: string, ...args: string[]) => execa(command, args);
+
+/** Changes the live tree in every way a node drifts from its backup. */
+async function drift(live: string): Promise<{ firstConf: string; secondConf: string }> {
+  const at = (rel: string) => path.join(live, rel);
+  const inBackup = (rel: string) => path.join(backupTree, rel);
+  // Content changed behind the same size and mtime: only a hash sees it.
+  writeFileSync(at('etc/hostname'), readFileSync(at('etc/hostname'), 'utf8').replace('sno-1', 'sno-2'));
+  await sh('touch', '-r', inBackup('etc/hostname'), at('etc/hostname'));
+  writeFileSync(at('etc/passwd'), 'intruder:x:0:0::/:/bin/sh\n', { flag: 'a' });
+  // Added: a file, a dir tree, a symlink, an odd name.
+  writeFileSync(at('etc/new-file'), 'new\n');
+  mkdirSync(at('etc/new-dir/sub'), { recursive: true });
+  writeFileSync(at('etc/new-dir/sub/file'), 'deep\n');
+  await sh('ln', '-s', 'node-tool', at('local/bin/new-link'));
+  writeFileSync(Buffer.concat([Buffer.from(at('etc/weird/')), NEW_ODD_NAME]), 'another odd name\n');
+  // Deleted: a file, a directory, an odd name.
+  rmSync(at('etc/sudoers'));
+  const pods = readdirSync(at('kubelet/pods')).sort();
+  rmSync(at(`kubelet/pods/${pods[0]}/volumes/kubernetes.io~configmap`), { recursive: true });
+  rmSync(Buffer.concat([Buffer.from(at('etc/weird/')), ODD_NAME]));
+  // A file became a directory, a directory a file.
+  rmSync(at('etc/tmpfiles.d/iscsi.conf'));
+  mkdirSync(at('etc/tmpfiles.d/iscsi.conf'));
+  writeFileSync(at('etc/tmpfiles.d/iscsi.conf/inside'), 'x\n');
+  rmSync(at('etc/setgid-dir'), { recursive: true });
+  writeFileSync(at('etc/setgid-dir'), 'now a file\n');
+  // Modes (setuid dropped and added, a sticky dir), owner, mtimes of a file, a symlink and a dir.
+  await sh('chmod', '0755', at('local/sbin/privileged-helper'));
+  const [firstConf, secondConf, thirdConf] = readdirSync(at('etc/systemd/system')).sort() as [string, string, string];
+  await sh('chmod', '4755', at(`etc/systemd/system/${thirdConf}`));
+  await sh('chmod', '0755', at('etc/sticky-spool'));
+  await sh('chown', '123:456', at('etc/shadow'));
+  await sh('touch', '-d', '2020-01-02 03:04:05.123456789', at('etc/kubernetes/kubelet.conf'));
+  await sh('touch', '-h', '-d', '2020-01-02', at('etc/os-release'));
+  await sh('touch', '-d', '2021-05-06', at('etc/pki'));
+  // A label, an extra xattr, an ACL entry, a default ACL gone.
+  const conf = readdirSync(at('etc/sysconfig')).sort()[0]!;
+  await sh('setfattr', '-n', 'security.selinux', '-v', 'system_u:object_r:tmp_t:s0', at(`etc/sysconfig/${conf}`));
+  await sh('setfattr', '-n', 'user.extra', '-v', 'added', at('local/share/doc/README'));
+  await sh('setfacl', '-m', 'u:1234:rwx', at('etc/NetworkManager/system-connections/br-ex.nmconnection'));
+  await sh('setfacl', '-k', at('etc/containers/registries.d'));
+  // Hard links: one broken (same content and metadata, another inode), one made where there was
+  // none, and one name of a group missing.
+  await sh('cp', '-a', at('etc/pki/tls/certs/ca-bundle.crt'), at('etc/pki/tls/certs/ca-bundle.crt.tmp'));
+  await sh('mv', at('etc/pki/tls/certs/ca-bundle.crt.tmp'), at('etc/pki/tls/certs/ca-bundle.crt'));
+  await sh('ln', '-f', at(`etc/systemd/system/${firstConf}`), at(`etc/systemd/system/${secondConf}`));
+  const blobPod = pods.find((p) => existsSync(at(`kubelet/pods/${p}/volumes/kubernetes.io~empty-dir`)))!;
+  rmSync(at(`kubelet/pods/${blobPod}/volumes/kubernetes.io~empty-dir/cache/blob.link`));
+  // A symlink retargeted, a sparse file's hole filled (same size, same mtime).
+  rmSync(at('local/bin/nt'));
+  await sh('ln', '-s', 'other-tool', at('local/bin/nt'));
+  const fd = openSync(at('local/share/disk.img'), 'r+');
+  writeSync(fd, Buffer.alloc(64 * 1024, 0xab), 0, 64 * 1024, 5 * 1024 * 1024);
+  closeSync(fd);
+  await sh('touch', '-r', inBackup('local/share/disk.img'), at('local/share/disk.img'));
+  // A fifo became a file; a device got another number.
+  rmSync(at('local/share/control.fifo'));
+  writeFileSync(at('local/share/control.fifo'), 'not a fifo\n');
+  rmSync(at('local/share/null-device'));
+  await sh('mknod', '-m', '0666', at('local/share/null-device'), 'c', '1', '5');
+  // Excluded paths: changed where the backup has them, added where it does not. They must stay.
+  writeFileSync(at('etc/kubernetes/manifests/kube-apiserver-pod.yaml'), 'changed live, kept\n');
+  writeFileSync(at('etc/kubernetes/manifests/new-pod.yaml'), 'added live, kept\n');
+  writeFileSync(at('etc/.updated'), 'TIMESTAMP=1\n');
+  mkdirSync(at('etc/sno-runtime'));
+  writeFileSync(at('etc/sno-runtime/state'), 'runtime\n');
+  return { firstConf, secondConf };
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'ur-tree-'));
+  const node = await createSandboxNode(path.join(work, 'node'), { seed: 21, smallFiles: 300, pods: 3, bigFileBytes: 2 * 1024 * 1024, sparseBytes: 16 * 1024 * 1024 });
+  // One tree holding all three of the node's, so that one restore meets every kind of entry.
+  pristine = path.join(work, 'pristine');
+  mkdirSync(pristine);
+  for (const [name, nodePath] of [['etc', 'etc'], ['local', 'usr/local'], ['kubelet', 'var/lib/kubelet']] as const) {
+    await execa('cp', ['-a', path.join(node.root, nodePath), path.join(pristine, name)]);
+  }
+  const generation = new GenerationPaths(path.join(work, 'generation'));
+  mkdirSync(generation.manifests, { recursive: true });
+  backupTree = generation.tree('tree');
+  manifest = generation.manifest('tree');
+  await execa('cp', ['-a', pristine, backupTree]);
+  await writeTreeManifest(host, new RecordingReporter(), generation, 'tree', pristine, { entries: 0, files: 0, bytes: 0, allocated: 0 });
+});
+afterAll(async () => {
+  if (work) await removeSandbox(work);
+});
+
+describe('restore of a tree from its backup', () => {
+  it('makes a drifted tree identical to the backup, leaving excluded paths exactly alone', async () => {
+    const live = await freshLive('drift');
+    const { firstConf, secondConf } = await drift(live);
+    const keptInode = statSync(path.join(live, 'etc/kubernetes/manifests/kube-apiserver-pod.yaml')).ino;
+    expect(await oracle(backupTree, live)).not.toBe('');
+
+    const { plan, result, reporter } = await restore(live);
+
+    expect(await oracle(backupTree, live)).toBe('');
+    expect(await problemsOutsideExcluded(live)).toEqual([]);
+    expect(isEmptyPlan(await planTreeRestore(host, input(live)))).toBe(true);
+    expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
+    // Excluded paths kept their live state, not even rewritten.
+    expect(readFileSync(path.join(live, 'etc/kubernetes/manifests/kube-apiserver-pod.yaml'), 'utf8')).toBe('changed live, kept\n');
+    expect(statSync(path.join(live, 'etc/kubernetes/manifests/kube-apiserver-pod.yaml')).ino).toBe(keptInode);
+    expect(readFileSync(path.join(live, 'etc/kubernetes/manifests/new-pod.yaml'), 'utf8')).toBe('added live, kept\n');
+    expect(readFileSync(path.join(live, 'etc/.updated'), 'utf8')).toBe('TIMESTAMP=1\n');
+    expect(readFileSync(path.join(live, 'etc/sno-runtime/state'), 'utf8')).toBe('runtime\n');
+    // Holes and links as in the backup.
+    const disk = statSync(path.join(live, 'local/share/disk.img'));
+    expect(disk.blocks * 512).toBeLessThan(disk.size / 10);
+    expect(statSync(path.join(live, 'etc/pki/tls/certs/ca-bundle.crt')).ino).toBe(statSync(path.join(live, 'etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem')).ino);
+    expect(statSync(path.join(live, `etc/systemd/system/${firstConf}`)).nlink).toBe(1);
+    expect(statSync(path.join(live, `etc/systemd/system/${secondConf}`)).nlink).toBe(1);
+    expect(lstatSync(path.join(live, 'local/share/control.fifo')).isFIFO()).toBe(true);
+    // Counts and progress.
+    expect(result.written).toBe(plan.writes.length);
+    expect(result.removed).toBe(plan.removals.length);
+    expect(result.copiedInPlace).toBe(0);
+    const copies = reporter.events.filter((e) => e.type === 'progress' && e.activity === 'copy');
+    expect(copies.at(-1)).toMatchObject({ component: 'tree', files: copies.at(-1)!.totalFiles, bytes: plan.bytes });
+  });
+
+  it('describes what it would change, excluded paths never mentioned', async () => {
+    const live = await freshLive('describe');
+    const { firstConf, secondConf } = await drift(live);
+    const before = path.join(work, 'describe', 'before');
+    await execa('cp', ['-a', live, before]);
+    const plan = await planTreeRestore(host, input(live));
+    const text = describePlan(plan, 1000).join('\n');
+    // Planning reads and changes nothing.
+    expect(await rsyncDifferences(before, live)).toBe('');
+
+    for (const line of [
+      'etc/hostname (content changed)',
+      'etc/passwd (content changed (size))',
+      'etc/sudoers (missing)',
+      'etc/weird/n\\xff\\xfe.conf (missing)',
+      'etc/tmpfiles.d/iscsi.conf (is a dir, the backup has a file)',
+      'etc/pki/tls/certs/ca-bundle.crt (hard links restored)',
+      'etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem (hard links restored)',
+      `etc/systemd/system/${firstConf} (hard-linked to another file)`,
+      `etc/systemd/system/${secondConf} (content changed (size))`,
+      'local/bin/nt (symlink target changed)',
+      'local/share/disk.img (content changed)',
+      'local/share/control.fifo (is a file, the backup has a fifo)',
+      'local/share/null-device (device number changed)',
+      'etc/setgid-dir (is a file, the backup has a dir)',
+    ]) {
+      expect(text).toContain(`  ${line}`);
+    }
+    expect(text).toMatch(/kubernetes\.io~empty-dir\/cache\/blob \(hard links restored\)/);
+    expect(text).toMatch(/kubernetes\.io~empty-dir\/cache\/blob\.link \(missing\)/);
+    const deletions = examples(text, /to delete/);
+    for (const rel of ['etc/new-file', 'etc/new-dir', 'local/bin/new-link', 'etc/weird/\\xfe\\xfd-new']) expect(deletions).toContain(rel);
+    expect(deletions).not.toContain('etc/new-dir/sub');
+    const metadata = examples(text, /labels or ACLs to fix/);
+    for (const rel of ['etc/shadow', 'local/sbin/privileged-helper', 'etc/sticky-spool', 'etc/kubernetes/kubelet.conf', 'etc/os-release', 'etc/pki', 'local/share/doc/README', 'etc/containers/registries.d']) {
+      expect(metadata).toContain(rel);
+    }
+    expect(text).not.toMatch(/kubernetes\/manifests|sno-runtime|\.updated/);
+    // The limit keeps it short.
+    const short = describePlan(plan, 2);
+    expect(short.some((l) => /^ {2}\.\.\. and \d+ more$/.test(l))).toBe(true);
+    expect(describePlan(await planTreeRestore(host, input(await freshLive('same'))))).toEqual(['nothing to change']);
+  });
+
+  it('refuses a damaged backup before any change to the live tree', async () => {
+    const live = await freshLive('damaged');
+    await drift(live);
+    const damaged = path.join(work, 'damaged', 'backup');
+    await execa('cp', ['-a', backupTree, damaged]);
+    // A byte flipped in a file the restore will write, size and mtime kept: only the hash sees it.
+    const passwd = path.join(damaged, 'etc/passwd');
+    const bytes = readFileSync(passwd);
+    bytes[3] = bytes[3]! ^ 1;
+    writeFileSync(passwd, bytes);
+    await sh('touch', '-r', path.join(backupTree, 'etc/passwd'), passwd);
+    const before = path.join(work, 'damaged', 'before');
+    await execa('cp', ['-a', live, before]);
+
+    await expect(restore(live, damaged)).rejects.toMatchObject({
+      kind: 'failure',
+      message: `the backup copy of ${passwd} does not match its manifest: the backup is damaged`,
+    });
+    expect(await rsyncDifferences(before, live)).toBe('');
+    expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
+  });
+
+  it('stops with a clear error when the staging does not fit, the live tree as it was', async () => {
+    const tiny = path.join(work, 'tiny');
+    mkdirSync(tiny);
+    await sh('mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny);
+    try {
+      const live = path.join(tiny, 'live');
+      await execa('cp', ['-a', path.join(pristine, 'etc'), live]);
+      // The backup of this tree holds a 3 MiB file the live tree lacks.
+      const generation = new GenerationPaths(path.join(work, 'tiny-generation'));
+      mkdirSync(generation.manifests, { recursive: true });
+      await execa('cp', ['-a', live, generation.tree('etc')]);
+      await sh('dd', 'if=/dev/urandom', `of=${generation.tree('etc')}/big.bin`, 'bs=1M', 'count=3', 'status=none');
+      await writeTreeManifest(host, new RecordingReporter(), generation, 'etc', live, { entries: 0, files: 0, bytes: 0, allocated: 0 });
+      writeFileSync(path.join(live, 'hostname'), 'drifted\n');
+      const before = path.join(work, 'tiny-before');
+      await execa('cp', ['-a', live, before]);
+      const tinyInput = { backupTree: generation.tree('etc'), manifest: generation.manifest('etc'), liveTree: live, excluded: [] };
+      const plan = await planTreeRestore(host, tinyInput);
+      expect(plan.bytes).toBeGreaterThan(3 * 1024 * 1024);
+
+      const error = await applyTreeRestore(host, tinyInput, plan, new RecordingReporter(), 'etc').catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'failure', message: `cannot stage the restore of etc in ${live}: No space left on device` });
+      expect(await rsyncDifferences(before, live)).toBe('');
+      expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
+    } finally {
+      await execa('umount', [tiny], { reject: false });
+    }
+  });
+
+  it('copies into place what lies on another mount, where a rename cannot go', async () => {
+    const live = await freshLive('mounts');
+    const mountPoint = path.join(live, 'etc/systemd/system');
+    // The mount hides the directory's files: the restore has to bring them all across the mount.
+    await sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint);
+    try {
+      const { result } = await restore(live);
+      expect(result.copiedInPlace).toBeGreaterThan(10);
+      expect(await oracle(backupTree, live)).toBe('');
+      expect(await problemsOutsideExcluded(live)).toEqual([]);
+    } finally {
+      await execa('umount', [mountPoint], { reject: false });
+    }
+  });
+
+  it('converges after an apply stopped part-way, its leftovers cleaned first', async () => {
+    const live = await freshLive('halfway');
+    await drift(live);
+    const plan = await planTreeRestore(host, input(live));
+    const staging = new Staging(host, live);
+    const reporter = new RecordingReporter();
+    // What a kill in the middle of step 3 leaves: a staging dir, half the entries renamed, some
+    // removals done, directories made but without their metadata; plus junk in the staging dir.
+    await checkCopies(host, backupTree, backupTree, plan.writes, 'backup', new RestoreProgress(reporter, host.clock, 'tree', 'hash', 0, 0));
+    await stageWrites(host, input(live), plan, staging, reporter, 'tree');
+    await replaceEntries(host, input(live), plan.writes.slice(0, Math.floor(plan.writes.length / 2)), staging, 'tree');
+    await removeEntries(host, input(live), plan.removals.slice(0, 2));
+    writeFileSync(path.join(staging.tree, 'junk'), 'left by a killed run');
+    expect(await oracle(backupTree, live, [...EXCLUDED, STAGING_NAME])).not.toBe('');
+
+    const again = await planTreeRestore(host, input(live));
+    expect(again.staleStaging).toBe(true);
+    expect(again.writes.length).toBeLessThan(plan.writes.length);
+    await applyTreeRestore(host, input(live), again, new RecordingReporter(), 'tree');
+
+    expect(await oracle(backupTree, live)).toBe('');
+    expect(await problemsOutsideExcluded(live)).toEqual([]);
+    expect(isEmptyPlan(await planTreeRestore(host, input(live)))).toBe(true);
+  });
+
+  it('converges after being killed at any moment (SIGKILL of a real process)', async () => {
+    const script = await buildRestoreScript();
+    // How long an apply runs here, so that the kills spread over all of it (staging, renames,
+    // removals, metadata) whatever the machine's speed.
+    const timed = await runRestoreProcess(script, await freshLive('timed').then(async (live) => (await drift(live), live)));
+    expect(timed.signal).toBeUndefined();
+    let killedMidway = 0;
+    for (const fraction of [0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 0.95]) {
+      const live = await freshLive(`killed-${fraction}`);
+      await drift(live);
+      const run = await runRestoreProcess(script, live, Math.floor(timed.applyMs * fraction));
+      if (run.signal === 'SIGKILL') killedMidway += 1;
+
+      await restore(live);
+      expect(await oracle(backupTree, live), `killed ${fraction} of the way into the apply`).toBe('');
+      expect(await problemsOutsideExcluded(live)).toEqual([]);
+    }
+    expect(killedMidway).toBeGreaterThan(3);
+  });
+});
+
+/** Runs plan and apply in a process of its own; with `killAfterMs`, kills it that long into the apply. */
+async function runRestoreProcess(script: string, live: string, killAfterMs?: number): Promise<{ signal: string | undefined; applyMs: number }> {
+  const child = execa(process.execPath, [script, JSON.stringify(input(live))], { reject: false, buffer: { stdout: false } });
+  let planned = 0;
+  const done = child.then((r) => r);
+  await new Promise<void>((resolve) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (!chunk.includes('planned')) return;
+      planned = Date.now();
+      resolve();
+    });
+    void done.finally(resolve);
+  });
+  if (killAfterMs !== undefined) {
+    await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+    child.kill('SIGKILL');
+  }
+  const run = await done;
+  if (run.exitCode !== 0 && run.signal === undefined) throw new Error(`restore process failed: ${String(run.stderr)}`);
+  return { signal: run.signal, applyMs: Date.now() - planned };
+}
+
+/** The example lines under the section whose title matches. */
+function examples(text: string, title: RegExp): string[] {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => !l.startsWith(' ') && title.test(l));
+  if (start === -1) return [];
+  const end = lines.findIndex((l, i) => i > start && !l.startsWith(' '));
+  return lines.slice(start + 1, end === -1 ? undefined : end).map((l) => l.trim());
+}
+
+/** A plan and apply in a process of its own, to be killed. */
+async function buildRestoreScript(): Promise<string> {
+  // Beside the project's node_modules, where the bundle's external packages are found.
+  const outfile = path.resolve(import.meta.dirname, '../../node_modules/.cache/tree-restore-test/restore-tree.mjs');
+  const src = path.resolve(import.meta.dirname, '../../src');
+  await build({
+    stdin: {
+      contents: `
+        import { realHost } from ${JSON.stringify(`${src}/host/real.ts`)};
+        import { RecordingReporter } from ${JSON.stringify(`${src}/core/reporter.ts`)};
+        import { planTreeRestore } from ${JSON.stringify(`${src}/restore/treePlan.ts`)};
+        import { applyTreeRestore } from ${JSON.stringify(`${src}/restore/treeApply.ts`)};
+        const input = JSON.parse(process.argv[2]);
+        const host = realHost('/');
+        const plan = await planTreeRestore(host, input);
+        process.stdout.write('planned\\n');
+        await applyTreeRestore(host, input, plan, new RecordingReporter(), 'tree');
+        process.stdout.write('applied\\n');
+      `,
+      resolveDir: src,
+      loader: 'ts',
+    },
+    outfile,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
