@@ -125,7 +125,10 @@ export async function createSandboxNode(root: string, options: SandboxOptions = 
   await w.file('/etc/tmpfiles.d/sno.conf', '# managed\nd /etc/sno-runtime 0755 root root -\nL /etc/pki/ca-trust/source/anchors/extra.pem - - - - /var/lib/extra.pem\nd /var/lib/other 0755 root root -\n', { label: LABELS.etc });
   await w.file('/etc/tmpfiles.d/iscsi.conf', 'd /etc/iscsi 0700 root root -\n', { label: LABELS.etc });
 
-  // ----- /usr/local
+  // ----- /usr/local: on RHCOS a link into /var, as here
+  await fs.mkdir(path.join(root, 'var/usrlocal'), { recursive: true });
+  await fs.mkdir(path.join(root, 'usr'), { recursive: true });
+  await fs.symlink('../var/usrlocal', path.join(root, 'usr/local'));
   for (const script of ['cluster-backup.sh', 'cluster-restore.sh']) {
     await w.file(`/usr/local/bin/${script}`, await fs.readFile(path.join(STANDINS_DIR, script)), { mode: 0o755, label: LABELS.bin });
   }

@@ -2,6 +2,7 @@
 // compared in bytes: the old tool once compared after a unit conversion and was off by 1024^3.
 import type { Host } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
+import { resolveNodePath } from '../host/resolveNodePath.js';
 import { walkTree } from '../tree/walk.js';
 import { TREE_COMPONENTS, type TreeName } from './layout.js';
 
@@ -46,7 +47,7 @@ export async function measureTree(host: Host, dir: string): Promise<TreeSize> {
 
 export async function estimateBackupSize(host: Host): Promise<SpaceEstimate> {
   const trees = {} as Record<TreeName, TreeSize>;
-  for (const tree of TREE_COMPONENTS) trees[tree.name] = await measureTree(host, host.root.path(tree.nodePath));
+  for (const tree of TREE_COMPONENTS) trees[tree.name] = await measureTree(host, await resolveNodePath(host, tree.nodePath));
   const resources = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources'));
   const resourcesBin = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources/bin'));
   const etcdDb = await measureTree(host, host.root.path('/var/lib/etcd/member/snap/db'));

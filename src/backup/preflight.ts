@@ -7,11 +7,12 @@ import { TREE_COMPONENTS } from './layout.js';
 import { CLUSTER_BACKUP_SCRIPT } from './clusterSnapshot.js';
 import { CURRENT_CONFIG, readManagedPaths } from './extras.js';
 import { exists } from '../host/durable.js';
+import { resolveNodePath } from '../host/resolveNodePath.js';
 
 export async function checkBackupInputs(host: Host): Promise<void> {
   const problems: string[] = [];
   for (const tree of TREE_COMPONENTS) {
-    const stat = await host.fs.stat(host.root.path(tree.nodePath)).catch(() => undefined);
+    const stat = await host.fs.lstat(await resolveNodePath(host, tree.nodePath)).catch(() => undefined);
     if (!stat?.isDirectory()) problems.push(`${tree.nodePath} is not a directory under ${host.root.dir}`);
   }
   const script = await host.fs.stat(host.root.path(CLUSTER_BACKUP_SCRIPT)).catch(() => undefined);

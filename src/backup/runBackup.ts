@@ -7,6 +7,7 @@ import { RecoveryError } from '../core/errors.js';
 import { acquireLock } from '../host/lock.js';
 import { readBootId } from '../host/bootId.js';
 import { exists, writeFileDurably } from '../host/durable.js';
+import { resolveNodePath } from '../host/resolveNodePath.js';
 import { hashFile } from '../tree/hashFile.js';
 import { BackupLayout, GenerationPaths, TREE_COMPONENTS, generationId, type TreeName } from './layout.js';
 import { pinBootedDeployment } from './ostreePin.js';
@@ -72,7 +73,7 @@ const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree) => ({
   title: `Copy ${tree.nodePath} into ${tree.name}/`,
   async run({ host, reporter, paths, estimate }) {
     const expected: TreeSize = estimate.trees[tree.name as TreeName];
-    await copyTree(host, reporter, tree.name, host.root.path(tree.nodePath), paths.tree(tree.name), expected);
+    await copyTree(host, reporter, tree.name, await resolveNodePath(host, tree.nodePath), paths.tree(tree.name), expected);
     return writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, expected);
   },
   describe: (r) => {

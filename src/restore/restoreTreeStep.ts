@@ -4,14 +4,16 @@
 import type { StepContext } from './context.js';
 import { planTreeRestore, describePlan, type TreePlanInput } from './treePlan.js';
 import { applyTreeRestore } from './treeApply.js';
+import { resolveNodePath } from '../host/resolveNodePath.js';
 
 type TreeName = 'etc' | 'local' | 'kubelet';
 
-function planInput({ host, backup }: StepContext, tree: TreeName, nodePath: string): TreePlanInput {
+async function planInput({ host, backup }: StepContext, tree: TreeName, nodePath: string): Promise<TreePlanInput> {
   return {
     backupTree: backup.paths.tree(tree),
     manifest: backup.paths.manifest(tree),
-    liveTree: host.root.path(nodePath),
+    // On RHCOS /usr/local is a link to /var/usrlocal: the tree is where the link leads.
+    liveTree: await resolveNodePath(host, nodePath),
     // etc.exclude.list names /etc paths only, as in the old script's rsync --exclude-from.
     excluded: tree === 'etc' ? backup.excluded : [],
   };
@@ -19,7 +21,7 @@ function planInput({ host, backup }: StepContext, tree: TreeName, nodePath: stri
 
 export async function restoreTree(context: StepContext, tree: TreeName, nodePath: string): Promise<Record<string, unknown>> {
   const { host, reporter } = context;
-  const input = planInput(context, tree, nodePath);
+  const input = await planInput(context, tree, nodePath);
   await host.fs.mkdir(input.liveTree, { recursive: true });
   const progress = { files: 0, bytes: 0 };
   const plan = await planTreeRestore(host, input, ({ files, bytes }) => {
@@ -33,7 +35,7 @@ export async function restoreTree(context: StepContext, tree: TreeName, nodePath
 }
 
 export async function previewTreeRestore(context: StepContext, tree: TreeName, nodePath: string): Promise<string[]> {
-  const input = planInput(context, tree, nodePath);
+  const input = await planInput(context, tree, nodePath);
   const plan = await planTreeRestore(context.host, input);
   return describePlan(plan, 10);
 }

@@ -60,10 +60,24 @@ export class RestoreSession {
 
   private async runLocked(layout: BackupLayout, bootId: string): Promise<RestoreOutcome> {
     const { host, options, reporter } = this;
-    if (options.restart && !options.dryRun) await this.abandonPrevious(layout);
     const current = await readCurrentBackup(host, layout);
     if (!current) throw new RecoveryError('precondition', `no complete backup in ${layout.dir}`, 'upgrade-recovery status');
     let records = await this.readRecords(layout, current.id);
+    if (records && !options.dryRun) {
+      this.journal = await JournalWriter.open(host, layout.restoreJournal, false);
+      // A run killed while SELinux was permissive left it so: that is put right before anything
+      // else, even before a --restart abandons that run's journal.
+      if (journalState(records).permissiveLeftOver) {
+        reporter.warn('a previous run was stopped while SELinux was permissive: setting it back to enforcing first');
+        this.permissive = true;
+        await this.putSelinuxBack();
+      }
+      if (options.restart) {
+        await this.abandonPrevious(layout);
+        records = undefined;
+        this.journal = undefined;
+      }
+    }
     const continuing = records !== undefined;
     if (continuing && !options.resume && !options.step && !options.dryRun) {
       const state = journalState(records!);
@@ -85,15 +99,6 @@ export class RestoreSession {
         'upgrade-recovery restore --restart to restore the backup that is there now',
       );
     }
-    if (!options.dryRun) {
-      this.journal = continuing ? await JournalWriter.open(host, layout.restoreJournal, false) : await JournalWriter.create(host, layout.restoreJournal, records[0]!);
-      // A run killed while SELinux was permissive left it so: that is put right before anything else.
-      if (state.permissiveLeftOver) {
-        reporter.warn('a previous run was stopped while SELinux was permissive: setting it back to enforcing first');
-        this.permissive = true;
-        await this.putSelinuxBack();
-      }
-    }
 
     const kubeconfig = options.kubeconfig ?? host.root.path(LOCALHOST_KUBECONFIG);
     const backup = await checkBeforeRestore(host, reporter, { options, current, kubeconfig, continuing });
@@ -102,6 +107,7 @@ export class RestoreSession {
     const context: StepContext = { host, reporter, options, backup, node: this.node, recorded: (step) => recorded.get(step) };
 
     if (options.dryRun) return { kind: 'dry-run', backupId: backup.id, lines: await this.preview(state, context) };
+    this.journal ??= await JournalWriter.create(host, layout.restoreJournal, records[0]!);
 
     let ranPhase = false;
     for (const phase of RESTORE_PHASES) {

@@ -10,7 +10,7 @@
 // apply bring to the same exact result: every step only moves entries towards the backup's state.
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
-import { RecoveryError } from '../core/errors.js';
+import { errorMessage, RecoveryError } from '../core/errors.js';
 import { displayPath } from '../tree/pathBytes.js';
 import { checkCopies, checkedWrites, RestoreProgress } from './treeChecks.js';
 import { isEmptyPlan, type TreePlan, type TreePlanInput } from './treePlan.js';
@@ -40,7 +40,8 @@ export async function applyTreeRestore(
   const staging = new Staging(host, input.liveTree);
   if (isEmptyPlan(plan) && !(await staging.exists())) return result;
   if (plan.blocked.length > 0) {
-    reporter.warn(`${plan.blocked.length} entries of ${component} stay unlike the backup because an excluded path is inside them (first: ${displayPath(plan.blocked[0]!)})`);
+    const count = plan.blocked.length === 1 ? '1 entry' : `${plan.blocked.length} entries`;
+    reporter.warn(`${count} of ${component} left unlike the backup because an excluded path is inside (first: ${displayPath(plan.blocked[0]!)})`);
   }
 
   await checkCopies(host, input.backupTree, input.backupTree, plan.writes, 'backup', hashProgress(host, reporter, component, plan));
@@ -51,8 +52,8 @@ export async function applyTreeRestore(
   try {
     await stageWrites(host, input, plan, staging, reporter, component);
   } catch (error) {
-    await staging.remove();
-    await setMtime(host, input.liveTree, rootBefore);
+    await bestEffort(reporter, () => staging.remove());
+    await bestEffort(reporter, () => setMtime(host, input.liveTree, rootBefore));
     throw error;
   }
 
@@ -64,7 +65,7 @@ export async function applyTreeRestore(
     // Creating and removing the staging dir changed the root's mtime after the metadata pass set it.
     await setMtime(host, input.liveTree, plan.rootMtimeNs);
   } catch (error) {
-    await staging.remove().catch(() => undefined);
+    await bestEffort(reporter, () => staging.remove());
     throw error;
   }
   result.written = plan.writes.length;
@@ -93,6 +94,15 @@ export async function stageWrites(host: Host, input: TreePlanInput, plan: TreePl
   });
   copied.finish();
   await checkCopies(host, staging.tree, input.backupTree, entries, 'staged', hashProgress(host, reporter, component, plan));
+}
+
+/** Cleanup after a failure: the failure is what the operator must read, a cleanup problem is a warning. */
+async function bestEffort(reporter: Reporter, cleanup: () => Promise<void>): Promise<void> {
+  try {
+    await cleanup();
+  } catch (error) {
+    reporter.warn(errorMessage(error));
+  }
 }
 
 function hashProgress(host: Host, reporter: Reporter, component: string, plan: TreePlan): RestoreProgress {

@@ -97,7 +97,7 @@ class TreePlanner {
     touchedDirs: [],
     blocked: [],
     staleStaging: false,
-    rootMtimeNs: '0',
+    rootMtimeNs: '',
     entries: 0,
     bytes: 0,
   };
@@ -273,6 +273,8 @@ class TreePlanner {
 
   private finish(): TreePlan {
     const plan = this.plan;
+    // describeTree always records the root; without it the root's mtime could not be set right.
+    if (plan.rootMtimeNs === '') throw new RecoveryError('failure', `manifest ${this.input.manifest} has no line for the tree root`);
     // Group members are settled late, and may come after entries that follow them.
     plan.writes.sort((a, b) => compareWalkOrder(a.rel, b.rel));
     plan.metadata.sort(compareWalkOrder);

@@ -7,6 +7,11 @@ export function describePlan(plan: TreePlan, limit = 10): string[] {
   const lines: string[] = [];
   const section = (count: number, title: string, examples: string[]) => {
     if (count === 0) return;
+    // limit 0: the counts alone, one line each (a log line's summary).
+    if (limit <= 0) {
+      lines.push(title.replace(/:$/, ''));
+      return;
+    }
     lines.push(title);
     for (const example of examples.slice(0, limit)) lines.push(`  ${example}`);
     if (count > limit) lines.push(`  ... and ${count - limit} more`);
@@ -16,7 +21,7 @@ export function describePlan(plan: TreePlan, limit = 10): string[] {
   section(entries.length, `${count(entries.length, 'entry', 'entries')} to write from the backup (${formatBytes(plan.bytes)} to copy):`, entries.map((w) => `${displayPath(w.rel)} (${w.reason})`));
   section(dirs.length, `${count(dirs.length, 'directory', 'directories')} to create:`, dirs.map((w) => `${displayPath(w.rel)} (${w.reason})`));
   section(plan.removals.length, `${count(plan.removals.length, 'entry', 'entries')} to delete (a directory with all it holds):`, plan.removals.map(displayPath));
-  section(plan.metadata.length, `${count(plan.metadata.length, 'entry', 'entries')} whose owner, mode, times, labels or ACLs to fix:`, plan.metadata.map(displayPath));
+  section(plan.metadata.length, `${count(plan.metadata.length, 'entry', 'entries')} with owner, mode, times, labels or ACLs to fix:`, plan.metadata.map(displayPath));
   section(plan.blocked.length, `${count(plan.blocked.length, 'entry', 'entries')} left unlike the backup because an excluded path is inside:`, plan.blocked.map(displayPath));
   if (plan.staleStaging) lines.push('the staging dir of an interrupted restore to remove');
   return lines.length > 0 ? lines : ['nothing to change'];

@@ -14,6 +14,7 @@ import { createSandboxNode, removeSandbox } from '../../scripts/sandbox/sandboxN
 import { GenerationPaths } from '../../src/backup/layout.js';
 import { writeTreeManifest } from '../../src/backup/treeManifest.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
+import type { Host } from '../../src/host/ports.js';
 import { realHost } from '../../src/host/real.js';
 import { verifyTreeAgainstManifest } from '../../src/manifest/verifyTree.js';
 import { applyTreeRestore, stageWrites } from '../../src/restore/treeApply.js';
@@ -54,17 +55,17 @@ function input(live: string, backup = backupTree, excluded = EXCLUDED): TreePlan
   return { backupTree: backup, manifest, liveTree: live, excluded };
 }
 
-async function restore(live: string, backup = backupTree) {
+async function restore(live: string, backup = backupTree, on: Host = host) {
   const reporter = new RecordingReporter();
-  const plan = await planTreeRestore(host, input(live, backup));
-  const result = await applyTreeRestore(host, input(live, backup), plan, reporter, 'tree');
+  const plan = await planTreeRestore(on, input(live, backup));
+  const result = await applyTreeRestore(on, input(live, backup), plan, reporter, 'tree');
   return { plan, result, reporter };
 }
 
-async function problemsOutsideExcluded(live: string): Promise<string[]> {
+async function problemsOutsideExcluded(live: string, excluded = EXCLUDED): Promise<string[]> {
   const check = await verifyTreeAgainstManifest(host, live, manifest, { data: true });
   expect(check.moreProblems).toBe(0);
-  return check.problems.map((p) => `${p.path}: ${p.problem}`).filter((p) => !EXCLUDED.some((e) => p.startsWith(`${e}:`) || p.startsWith(`${e}/`)));
+  return check.problems.map((p) => `${p.path}: ${p.problem}`).filter((p) => !excluded.some((e) => p.startsWith(`${e}:`) || p.startsWith(`${e}/`)));
 }
 
 const sh = (command: string, ...args: string[]) => execa(command, args);
@@ -77,6 +78,7 @@ async function drift(live: string): Promise<{ firstConf: string; secondConf: str
   writeFileSync(at('etc/hostname'), readFileSync(at('etc/hostname'), 'utf8').replace('sno-1', 'sno-2'));
   await sh('touch', '-r', inBackup('etc/hostname'), at('etc/hostname'));
   writeFileSync(at('etc/passwd'), 'intruder:x:0:0::/:/bin/sh\n', { flag: 'a' });
+  writeFileSync(at('etc/weird/tab\tand newline\nname'), 'a name that a newline-separated list would split\n');
   // Added: a file, a dir tree, a symlink, an odd name.
   writeFileSync(at('etc/new-file'), 'new\n');
   mkdirSync(at('etc/new-dir/sub'), { recursive: true });
@@ -204,6 +206,7 @@ describe('restore of a tree from its backup', () => {
     for (const line of [
       'etc/hostname (content changed)',
       'etc/passwd (content changed (size))',
+      'etc/weird/tab\tand newline\nname (content changed (size))',
       'etc/sudoers (missing)',
       'etc/weird/n\\xff\\xfe.conf (missing)',
       'etc/tmpfiles.d/iscsi.conf (is a dir, the backup has a file)',
@@ -257,6 +260,36 @@ describe('restore of a tree from its backup', () => {
     expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
   });
 
+  it('stops before a copy damaged on its way to the staging dir replaces the live file', async () => {
+    const live = await freshLive('staged-damage');
+    await drift(live);
+    const before = path.join(work, 'staged-damage', 'before');
+    await execa('cp', ['-a', live, before]);
+    // A runner whose staging copy comes out with one byte changed (bad RAM, a failing disk).
+    const damaging: Host = {
+      ...host,
+      runner: {
+        async run(command, args, options) {
+          const result = await host.runner.run(command, args, options);
+          const target = args.at(-1)!;
+          if (command === 'rsync' && target.includes(STAGING_NAME)) {
+            const staged = path.join(target, 'etc/passwd');
+            const bytes = readFileSync(staged);
+            bytes[0] = bytes[0]! ^ 1;
+            writeFileSync(staged, bytes);
+          }
+          return result;
+        },
+      },
+    };
+    await expect(restore(live, backupTree, damaging)).rejects.toMatchObject({
+      kind: 'failure',
+      message: `the backup copy of ${backupTree}/etc/passwd does not match its manifest (as copied for the restore): the backup is damaged`,
+    });
+    expect(await rsyncDifferences(before, live)).toBe('');
+    expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
+  });
+
   it('stops with a clear error when the staging does not fit, the live tree as it was', async () => {
     const tiny = path.join(work, 'tiny');
     mkdirSync(tiny);
@@ -299,6 +332,35 @@ describe('restore of a tree from its backup', () => {
     } finally {
       await execa('umount', [mountPoint], { reject: false });
     }
+  });
+
+  it('brings back a tree deleted altogether', async () => {
+    const live = await freshLive('deleted');
+    rmSync(live, { recursive: true });
+    await restore(live);
+    expect(await oracle(backupTree, live)).toBe('');
+    expect(await problemsOutsideExcluded(live)).toEqual([]);
+  });
+
+  it('keeps a directory that holds an excluded path where the backup has a file or nothing, emptying the rest', async () => {
+    const live = await freshLive('blocked');
+    const excluded = [...EXCLUDED, 'etc/hostname/keep', 'etc/extra/keep'];
+    rmSync(path.join(live, 'etc/hostname'));
+    for (const dir of ['etc/hostname', 'etc/extra']) {
+      mkdirSync(path.join(live, dir));
+      writeFileSync(path.join(live, dir, 'keep'), 'excluded\n');
+      writeFileSync(path.join(live, dir, 'other'), 'not excluded\n');
+    }
+    const reporter = new RecordingReporter();
+    const plan = await planTreeRestore(host, input(live, backupTree, excluded));
+    expect(plan.blocked.map(String)).toEqual(['etc/extra', 'etc/hostname']);
+    expect(describePlan(plan).join('\n')).toContain('2 entries left unlike the backup because an excluded path is inside:\n  etc/extra\n  etc/hostname');
+    await applyTreeRestore(host, input(live, backupTree, excluded), plan, reporter, 'tree');
+
+    expect(reporter.warnings()).toEqual([expect.stringContaining('2 entries of tree left unlike the backup because an excluded path is inside')]);
+    expect(readdirSync(path.join(live, 'etc/hostname'))).toEqual(['keep']);
+    expect(readdirSync(path.join(live, 'etc/extra'))).toEqual(['keep']);
+    expect(await problemsOutsideExcluded(live, excluded)).toEqual(['etc/extra: not in the manifest', 'etc/hostname: is a dir, expected a file']);
   });
 
   it('converges after an apply stopped part-way, its leftovers cleaned first', async () => {

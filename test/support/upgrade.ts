@@ -2,7 +2,7 @@
 // files changed (content, size, mode, owner, labels, ACLs, links), added and deleted in all three
 // trees, and keys written to etcd after the backup.
 import { execa } from 'execa';
-import { appendFileSync, chmodSync, existsSync, lchownSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, lchownSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { rsyncDifferences } from './backupChecks.js';
@@ -30,7 +30,7 @@ export async function simulateUpgrade(node: TestNode, round = 0): Promise<void> 
   writeFileSync(r(`etc/new-in-upgrade-${round}.conf`), 'added by the upgrade\n');
   mkdirSync(r(`etc/new-dir-${round}/sub`), { recursive: true });
   writeFileSync(r(`etc/new-dir-${round}/sub/file`), 'x');
-  rmSync(r(`etc/pki/tls/certs/${certs[(round + 1) % certs.length]}`));
+  rmSync(r(`etc/pki/tls/certs/${certs[(round + 1) % certs.length]}`), { force: true });
   chmodSync(r('etc/sudoers'), 0o644);
   lchownSync(r('etc/passwd'), 123, 456);
   await execa('setfattr', ['-h', '-n', 'security.selinux', '-v', 'system_u:object_r:unlabeled_t:s0', r('etc/kubernetes/kubelet.conf')]);
@@ -41,14 +41,14 @@ export async function simulateUpgrade(node: TestNode, round = 0): Promise<void> 
   writeFileSync(r('etc/.updated'), `TIMESTAMP=${round}\n`);
 
   writeFileSync(r('usr/local/bin/new-tool'), 'new binary\n');
-  rmSync(r('usr/local/share/doc/README'));
+  rmSync(r('usr/local/share/doc/README'), { force: true });
   chmodSync(r('usr/local/sbin/privileged-helper'), 0o755);
-  unlinkSync(r('usr/local/bin/nt'));
+  rmSync(r('usr/local/bin/nt'), { force: true });
   symlinkSync('somewhere-else', r('usr/local/bin/nt'));
   await execa('dd', ['if=/dev/urandom', `of=${r('usr/local/share/disk.img')}`, 'bs=64k', 'count=4', 'seek=100', 'conv=notrunc', 'status=none']);
 
   const pods = readdirSync(r('var/lib/kubelet/pods')).sort();
-  rmSync(r(`var/lib/kubelet/pods/${pods[0]}`), { recursive: true });
+  rmSync(r(`var/lib/kubelet/pods/${pods[0]}`), { recursive: true, force: true });
   mkdirSync(r(`var/lib/kubelet/pods/new-pod-${round}/volumes`), { recursive: true });
   writeFileSync(r('var/lib/kubelet/config.json'), '{"auths":{"upgraded":{}}}\n');
   const blob = readdirSync(r('var/lib/kubelet/pods')).map((p) => r(`var/lib/kubelet/pods/${p}/volumes/kubernetes.io~empty-dir/cache/blob.link`)).find(existsSync);
