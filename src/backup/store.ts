@@ -49,6 +49,22 @@ export async function readCurrentBackup(host: Host, layout: BackupLayout): Promi
   return { id: parsed.data.id, paths, summary: parsed.data };
 }
 
+/**
+ * Why there is no backup to use in `layout`: nothing at all, or plain directories left by the old
+ * upgrade-recovery.sh, which have no manifest to check them against.
+ */
+export async function explainMissingBackup(host: Host, layout: BackupLayout, nextWhenNone: string): Promise<RecoveryError> {
+  const oldTool = await Promise.all(['cluster', 'etc', 'local', 'kubelet'].map((name) => host.fs.lstat(path.join(layout.dir, name)).then((s) => s.isDirectory(), () => false)));
+  if (oldTool.every(Boolean)) {
+    return new RecoveryError(
+      'precondition',
+      `the backup in ${layout.dir} was taken by the old upgrade-recovery.sh: it has no manifest to check it against, so this tool does not restore it`,
+      `restore it with the old script, or, if the node is healthy, take a new backup: upgrade-recovery backup --dir ${layout.dir}`,
+    );
+  }
+  return new RecoveryError('precondition', `no complete backup in ${layout.dir}`, nextWhenNone);
+}
+
 export async function writeState(host: Host, paths: GenerationPaths, state: BackupState): Promise<void> {
   await writeFileDurably(host.fs, paths.state, `${JSON.stringify(state, null, 2)}\n`);
 }

@@ -8,7 +8,7 @@ import { acquireLock } from '../host/lock.js';
 import { readBootId } from '../host/bootId.js';
 import { exists } from '../host/durable.js';
 import { BackupLayout } from '../backup/layout.js';
-import { readCurrentBackup } from '../backup/store.js';
+import { explainMissingBackup, readCurrentBackup } from '../backup/store.js';
 import { JournalWriter, readJournal, retireJournal } from '../journal/journal.js';
 import { JOURNAL_FORMAT, type JournalRecord, type PhaseName } from '../journal/schema.js';
 import { isStepDone, journalState, type JournalState } from '../journal/state.js';
@@ -61,7 +61,7 @@ export class RestoreSession {
   private async runLocked(layout: BackupLayout, bootId: string): Promise<RestoreOutcome> {
     const { host, options, reporter } = this;
     const current = await readCurrentBackup(host, layout);
-    if (!current) throw new RecoveryError('precondition', `no complete backup in ${layout.dir}`, 'upgrade-recovery status');
+    if (!current) throw await explainMissingBackup(host, layout, 'upgrade-recovery status');
     let records = await this.readRecords(layout, current.id);
     if (records && !options.dryRun) {
       this.journal = await JournalWriter.open(host, layout.restoreJournal, false);

@@ -7,7 +7,7 @@ import { RecoveryError } from '../core/errors.js';
 import { hashFile } from '../tree/hashFile.js';
 import { verifyTreeAgainstManifest, type TreeProblem } from '../manifest/verifyTree.js';
 import { BackupLayout } from '../backup/layout.js';
-import { readCurrentBackup } from '../backup/store.js';
+import { explainMissingBackup, readCurrentBackup } from '../backup/store.js';
 import type { BackupSummary } from '../backup/summary.js';
 import { writeVerdictRecord } from './verdictRecord.js';
 
@@ -28,8 +28,9 @@ export interface BackupVerdict {
 }
 
 export async function verifyBackup(host: Host, reporter: Reporter, dir: string, data: boolean): Promise<BackupVerdict> {
-  const current = await readCurrentBackup(host, new BackupLayout(dir));
-  if (!current) throw new RecoveryError('precondition', `no complete backup in ${dir}`, 'upgrade-recovery backup');
+  const layout = new BackupLayout(dir);
+  const current = await readCurrentBackup(host, layout);
+  if (!current) throw await explainMissingBackup(host, layout, 'upgrade-recovery backup');
   const { paths, summary } = current;
   const components: ComponentVerdict[] = [];
   for (const component of summary.components) {

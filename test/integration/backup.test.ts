@@ -254,3 +254,20 @@ describe('backup refuses or stops cleanly', () => {
     }
   });
 });
+
+describe('a backup dir left by the old tool', () => {
+  it('is named as such by verify and restore, with what to do instead', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ur-old-layout-'));
+    for (const sub of ['cluster', 'etc', 'local', 'kubelet']) mkdirSync(path.join(dir, sub));
+    try {
+      await expect(verifyBackup(realHost('/'), new RecordingReporter(), dir, false)).rejects.toMatchObject({
+        kind: 'precondition',
+        message: expect.stringContaining('taken by the old upgrade-recovery.sh'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -146,7 +146,8 @@ beforeAll(async () => {
   pristine = path.join(work, 'pristine');
   mkdirSync(pristine);
   for (const [name, nodePath] of [['etc', 'etc'], ['local', 'usr/local'], ['kubelet', 'var/lib/kubelet']] as const) {
-    await execa('cp', ['-a', path.join(node.root, nodePath), path.join(pristine, name)]);
+    // The trailing slash follows /usr/local's link to /var/usrlocal, as on RHCOS.
+    await execa('cp', ['-a', '-T', `${path.join(node.root, nodePath)}/`, path.join(pristine, name)]);
   }
   const generation = new GenerationPaths(path.join(work, 'generation'));
   mkdirSync(generation.manifests, { recursive: true });
