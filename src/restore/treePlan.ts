@@ -4,10 +4,11 @@
 // read here at all; live files are hashed when their metadata cannot vouch for their content.
 import type { BigIntStats } from 'node:fs';
 import type { Host } from '../host/ports.js';
+import { typeOfStat } from '../tree/describe.js';
 import type { EntryType, ManifestEntry } from '../manifest/schema.js';
 import { RecoveryError } from '../core/errors.js';
 import { readManifest } from '../manifest/reader.js';
-import { hashFile } from '../tree/hashFile.js';
+import { hashMany } from '../tree/hashMany.js';
 import { readXattrs, XATTR_BATCH, type Xattrs } from '../tree/xattrs.js';
 import { compareWalkOrder, ROOT_REL, type WalkEntry } from '../tree/walk.js';
 import { afterHash, compareEntry, entryPath, Exclusions, kindOf, parentOf, type LiveFacts, type Verdict } from './treeCompare.js';
@@ -80,8 +81,6 @@ interface Pair {
   group: string | undefined;
 }
 
-/** Live files hashed at once, as when a manifest is written. */
-const HASH_CONCURRENCY = 4;
 
 class TreePlanner {
   private readonly exclusions: Exclusions;
@@ -189,17 +188,15 @@ class TreePlanner {
 
   private async hashWhereNeeded(pairs: Pair[], verdicts: Verdict[]): Promise<void> {
     const todo = verdicts.flatMap((v, i) => (v.action === 'hash' ? [i] : []));
-    let next = 0;
-    const worker = async () => {
-      while (next < todo.length) {
-        const i = todo[next++]!;
-        const pair = pairs[i]!;
-        const sha256 = await hashFile(this.host.fs, pair.live.abs, (bytes) => this.onProgress?.({ files: 0, bytes }));
-        this.onProgress?.({ files: 1, bytes: 0 });
-        verdicts[i] = afterHash(verdicts[i] as Extract<Verdict, { action: 'hash' }>, pair.recorded, sha256);
-      }
-    };
-    await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+    await hashMany(
+      this.host.fs,
+      todo.map((i) => pairs[i]!.live.abs),
+      (n, sha256) => {
+        const i = todo[n]!;
+        verdicts[i] = afterHash(verdicts[i] as Extract<Verdict, { action: 'hash' }>, pairs[i]!.recorded, sha256);
+      },
+      this.onProgress,
+    );
   }
 
   private async liveFacts(entry: WalkEntry, xattrs: Xattrs): Promise<LiveFacts> {
@@ -285,11 +282,5 @@ class TreePlanner {
 }
 
 function liveType(stat: BigIntStats): LiveFacts['type'] {
-  if (stat.isFile()) return 'file';
-  if (stat.isDirectory()) return 'dir';
-  if (stat.isSymbolicLink()) return 'symlink';
-  if (stat.isCharacterDevice()) return 'char';
-  if (stat.isBlockDevice()) return 'block';
-  if (stat.isFIFO()) return 'fifo';
-  return 'socket';
+  return typeOfStat(stat);
 }

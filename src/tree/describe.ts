@@ -1,11 +1,12 @@
 // Describes every entry of a tree the way the manifest records it: type, mode, owner, size, mtime
 // to the nanosecond, link target, hard-link group, device number, xattrs and content hash.
+import type { BigIntStats } from 'node:fs';
 import type { Host } from '../host/ports.js';
 import type { EntryType, ManifestEntry } from '../manifest/schema.js';
 import { encodeName } from './pathBytes.js';
 import { walkTree, type WalkEntry } from './walk.js';
 import { readXattrs, XATTR_BATCH } from './xattrs.js';
-import { hashFile } from './hashFile.js';
+import { hashMany } from './hashMany.js';
 
 export type EntryDescription = Omit<ManifestEntry, 'kind'>;
 
@@ -21,8 +22,6 @@ export interface DescribeOptions {
   onProgress?: (delta: { files: number; bytes: number }) => void;
 }
 
-/** Files hashed at once: enough to overlap I/O and hashing on small files, few enough for memory. */
-const HASH_CONCURRENCY = 4;
 
 export async function* describeTree(host: Host, root: string, options: DescribeOptions): AsyncGenerator<DescribedEntry> {
   const firstPathOfInode = new Map<string, Buffer>();
@@ -52,17 +51,12 @@ async function* describeWindow(
   }
   if (options.hash) {
     const toHash = descriptions.flatMap((d, i) => (d.type === 'file' ? [i] : []));
-    let next = 0;
-    const worker = async () => {
-      while (next < toHash.length) {
-        const index = toHash[next++]!;
-        const entry = window[index]!;
-        const description = descriptions[index]!;
-        description.sha256 = await hashFile(host.fs, entry.abs, (bytes) => options.onProgress?.({ files: 0, bytes }));
-        options.onProgress?.({ files: 1, bytes: 0 });
-      }
-    };
-    await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+    await hashMany(
+      host.fs,
+      toHash.map((i) => window[i]!.abs),
+      (n, sha256) => (descriptions[toHash[n]!]!.sha256 = sha256),
+      options.onProgress,
+    );
   }
   for (let i = 0; i < window.length; i++) {
     yield { rel: window[i]!.rel, abs: window[i]!.abs, description: descriptions[i]! };
@@ -98,6 +92,11 @@ function baseDescription(entry: WalkEntry, xattrs: Record<string, string>, first
 }
 
 function entryType({ stat }: WalkEntry): EntryType {
+  return typeOfStat(stat);
+}
+
+/** The manifest's type for what lstat saw (a hard link is decided from inode numbers, not here). */
+export function typeOfStat(stat: BigIntStats): Exclude<EntryType, 'hardlink'> {
   if (stat.isFile()) return 'file';
   if (stat.isDirectory()) return 'dir';
   if (stat.isSymbolicLink()) return 'symlink';

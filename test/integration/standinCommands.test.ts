@@ -4,9 +4,8 @@
 // codes, delays, state shared between commands), so each behaviour is pinned here.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { spawn } from 'node:child_process';
+import { startEtcd } from '../../scripts/sandbox/etcd.js';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -392,16 +391,6 @@ describe('stand-in node commands', () => {
 
 // ----------------------------------------------------------------------------- cluster-restore.sh
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function etcdctl(endpoint: string, args: string[]) {
   return execa('etcdctl', [`--endpoints=${endpoint}`, '--dial-timeout=2s', ...args], { reject: false, env: { ETCDCTL_API: '3' } });
@@ -462,31 +451,10 @@ describe('stand-in cluster-restore.sh', () => {
     writeFileSync(manifest, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n');
     log = path.join(work, 'calls.log');
 
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
-    endpoint = `http://127.0.0.1:${clientPort}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    dataDir = path.join(work, 'etcd/data');
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const args = [
-      'etcd',
-      '--name=t',
-      `--data-dir=${dataDir}`,
-      `--listen-client-urls=${endpoint}`,
-      `--advertise-client-urls=${endpoint}`,
-      `--listen-peer-urls=${peer}`,
-      `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=t=${peer}`,
-      '--log-level=error',
-    ];
-    const argsFile = path.join(work, 'etcd/args');
-    writeFileSync(argsFile, `${args.join('\n')}\n`);
-    pidFile = path.join(work, 'etcd/pid');
-    // Detached and unref'd: etcd must outlive neither more nor less than the pid file says, since
-    // cluster-restore.sh kills it and starts another. (execa 10's subprocess has no unref().)
-    const server = spawn(args[0]!, args.slice(1), { detached: true, stdio: 'ignore' });
-    server.on('error', () => undefined);
-    server.unref();
-    writeFileSync(pidFile, `${server.pid}\n`);
+    // Detached, with its pid and command line in files: cluster-restore.sh kills it and starts another.
+    const etcd = await startEtcd(path.join(work, 'etcd/data'));
+    ({ endpoint, dataDir, pidFile } = etcd);
+    const argsFile = etcd.argsFile;
 
     const scripts = path.join(root, 'etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts');
     mkdirSync(scripts, { recursive: true });
@@ -503,10 +471,6 @@ describe('stand-in cluster-restore.sh', () => {
         .join(''),
     );
 
-    for (let attempt = 0; (await etcdctl(endpoint, ['endpoint', 'health'])).exitCode !== 0; attempt++) {
-      if (attempt > 100) throw new Error(`etcd did not become healthy on ${endpoint}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
     expect((await etcdctl(endpoint, ['put', 'a', '1'])).exitCode).toBe(0);
     backupDir = path.join(work, 'backup');
     mkdirSync(backupDir);
