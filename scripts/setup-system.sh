@@ -4,7 +4,7 @@
 # copy), attr and acl (xattrs and ACLs). Does nothing when they are already there.
 set -euo pipefail
 
-packages=(ostree etcd-server etcd-client rsync attr acl coreutils tar util-linux e2fsprogs bsdutils)
+packages=(ostree etcd-server etcd-client rsync attr acl coreutils tar util-linux e2fsprogs bsdutils time)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

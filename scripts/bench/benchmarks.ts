@@ -1,0 +1,235 @@
+// The three comparisons, each "ours" against "the old method", and the interleaved loop that times
+// them. A side has an untimed `prepare` (what makes every round start from the same state) and a
+// timed `run`.
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { STANDINS_DIR, type SandboxNode } from '../sandbox/sandboxNode.js';
+import { mutate, resetTrees, TREES, type MutationCounts } from './benchNode.js';
+import { resultEvent, settle, stepDurations, timed, timedShell, type CacheMode, type Measurement, type RunOptions } from './measure.js';
+
+export type BenchName = 'backup' | 'verify' | 'restore';
+
+export interface Side {
+  label: string;
+  prepare(): Promise<void>;
+  run(cache: CacheMode): Promise<Measurement>;
+}
+
+export interface Benchmark {
+  name: BenchName;
+  ours: Side;
+  old: Side;
+  /** Our steps that do what the old method does (the tree copies), for a like-for-like line. */
+  treeSteps: string[];
+}
+
+export interface Context {
+  node: SandboxNode;
+  work: string;
+  binary: string;
+  /** Options for every timed command (abort signal, timeout, scratch dir). */
+  runOptions: Omit<RunOptions, 'env'>;
+  /** Mutated fraction of each tree's files for the restore comparison. */
+  fraction: number;
+  seed: number;
+  /** Filled by the restore benchmark: what one mutation did. */
+  mutation?: MutationCounts[];
+}
+
+const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** The generation `current` points to: the real dirs, not the old-layout links. */
+export function currentGeneration(root: string): string {
+  const dir = path.join(root, 'var/recovery');
+  return path.resolve(dir, readlinkSync(path.join(dir, 'current')));
+}
+
+async function ours(context: Context, args: string[], env?: NodeJS.ProcessEnv): Promise<Measurement & { stdout: string }> {
+  const run = await timed(context.binary, args, { ...context.runOptions, ...(env ? { env } : {}) });
+  return { ...run, steps: stepDurations(run.stdout) };
+}
+
+// ------------------------------------------------------------------------------------ backup
+
+export function backupBenchmark(context: Context): Benchmark {
+  const { root } = context.node;
+  const recovery = path.join(root, 'var/recovery');
+  const copy = path.join(context.work, 'cp-copy');
+  return {
+    name: 'backup',
+    treeSteps: ['etc', 'local', 'kubelet'],
+    ours: {
+      label: 'upgrade-recovery backup',
+      // A first backup each round, as cp -a gets a fresh dir: removing the previous generation
+      // would otherwise be on our clock only.
+      prepare: async () => {
+        await rm(recovery, { recursive: true, force: true });
+        await mkdir(recovery, { mode: 0o700 });
+      },
+      run: async () => ours(context, ['backup', '--root', root, '--json', '--force', '--space-margin', '0']),
+    },
+    old: {
+      label: 'cp -a of /etc, /usr/local, /var/lib/kubelet',
+      prepare: () => rm(copy, { recursive: true, force: true }),
+      run: () =>
+        timedShell(
+          `mkdir ${quote(copy)} && cp -a ${quote(`${root}/etc`)} ${quote(`${copy}/etc`)} && cp -a ${quote(`${root}/usr/local/`)} ${quote(`${copy}/local`)} && cp -a ${quote(`${root}/var/lib/kubelet`)} ${quote(`${copy}/kubelet`)}`,
+          context.runOptions,
+        ),
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------ verify
+
+export function verifyBenchmark(context: Context): Benchmark {
+  const { root } = context.node;
+  const nothing = async () => undefined;
+  return {
+    name: 'verify',
+    treeSteps: ['verify-etc', 'verify-local', 'verify-kubelet'],
+    ours: { label: 'upgrade-recovery verify --data', prepare: nothing, run: () => ours(context, ['verify', '--root', root, '--data', '--json']) },
+    old: {
+      label: 'sha256sum of every regular file of the 3 trees',
+      prepare: nothing,
+      run: () => {
+        const generation = currentGeneration(root);
+        const trees = TREES.map(([tree]) => quote(path.join(generation, tree))).join(' ');
+        return timedShell(`find ${trees} -type f -print0 | xargs -0 sha256sum > /dev/null`, context.runOptions);
+      },
+    },
+  };
+}
+
+// ----------------------------------------------------------------------------------- restore
+
+/** What the tests pass: the stand-ins answer at once, so the old 10 s polls would only wait. */
+const FAST = ['--poll-interval', '0.02', '--container-timeout', '20', '--redeploy-timeout', '20'];
+
+export function restoreBenchmark(context: Context): Benchmark {
+  const { root } = context.node;
+  // Every round starts from the same mutated tree: the backup's trees back exactly, then the same
+  // seeded mutation.
+  const mutated = async () => {
+    await resetTrees(root, currentGeneration(root));
+    context.mutation = mutate(root, context.seed, context.fraction);
+  };
+  let env: NodeJS.ProcessEnv = {};
+  return {
+    name: 'restore',
+    treeSteps: ['restore-local', 'restore-etc', 'restore-kubelet'],
+    ours: {
+      label: 'upgrade-recovery restore, reboot, restore --resume',
+      prepare: async () => {
+        await mutated();
+        env = standinEnv(context.work);
+      },
+      run: (cache) => restoreAsAnOperator(context, env, cache),
+    },
+    old: {
+      label: 'rsync -aAXc --delete --no-t of the 3 trees',
+      prepare: mutated,
+      run: () => {
+        const generation = currentGeneration(root);
+        const script = TREES.map(([tree, nodePath]) => `rsync -aAXc --delete --no-t ${quote(`${path.join(generation, tree)}/`)} ${quote(`${path.join(root, nodePath)}/`)}`).join(' && ');
+        return timedShell(script, context.runOptions);
+      },
+    },
+  };
+}
+
+/**
+ * The stand-ins for systemctl, crictl, crio, oc, setenforce first on PATH, with a fresh state per
+ * round (units, containers, revisions start over), as test/support/restoreRun.ts sets them up.
+ */
+function standinEnv(work: string): NodeJS.ProcessEnv {
+  const state = mkdtempSync(path.join(work, 'standin-state-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${path.join(STANDINS_DIR, 'bin')}:${process.env.PATH}`,
+    STANDIN_STATE: state,
+    STANDIN_LOG: path.join(state, 'calls.log'),
+    STANDIN_CONTAINER_DELAY_POLLS: '1',
+    STANDIN_ROLLOUT_POLLS: '1',
+  };
+  delete env.KUBECONFIG; // the node's own localhost.kubeconfig, as on a node
+  return env;
+}
+
+/**
+ * `restore` (files phase), the reboot (stand-ins' `standin-boot` and a new boot id), then
+ * `restore --resume`: the time is the sum of the three, the peak the larger of the two commands.
+ * On a cold run the cache is dropped at the reboot too (a real reboot empties it), off the clock.
+ */
+async function restoreAsAnOperator(context: Context, env: NodeJS.ProcessEnv, cache: CacheMode): Promise<Measurement> {
+  const { root } = context.node;
+  const files = await ours(context, ['restore', '--root', root, '--json', ...FAST], env);
+  expectKind(files.stdout, 'reboot-required');
+  const bootStarted = process.hrtime.bigint();
+  await execa(path.join(STANDINS_DIR, 'bin/standin-boot'), { env });
+  await context.node.reboot();
+  const bootMs = Number(process.hrtime.bigint() - bootStarted) / 1e6;
+  await settle(cache);
+  const cluster = await ours(context, ['restore', '--root', root, '--json', ...FAST, '--resume'], env);
+  expectKind(cluster.stdout, 'complete');
+  return {
+    wallMs: files.wallMs + bootMs + cluster.wallMs,
+    peakRssKiB: Math.max(files.peakRssKiB, cluster.peakRssKiB),
+    steps: { ...files.steps, reboot: bootMs, ...cluster.steps },
+  };
+}
+
+function expectKind(stdout: string, kind: string): void {
+  const result = resultEvent(stdout);
+  if (result.ok !== true || result.kind !== kind) throw new Error(`restore ended with ${JSON.stringify(result)}, expected ${kind}`);
+}
+
+// ------------------------------------------------------------------------------ the loop
+
+export interface Rounds {
+  name: BenchName;
+  cache: CacheMode;
+  ours: Measurement[];
+  old: Measurement[];
+}
+
+/**
+ * `rounds` rounds of ours then old (A B A B ...), each side prepared off the clock, then `sync`
+ * (and the cache dropped, for cold), then timed. `skipOld` leaves the old method out.
+ */
+export async function interleave(
+  benchmark: Benchmark,
+  cache: CacheMode,
+  rounds: number,
+  skipOld: boolean,
+  log: (line: string) => void,
+): Promise<Rounds> {
+  const result: Rounds = { name: benchmark.name, cache, ours: [], old: [] };
+  const sides: Array<[Side, Measurement[]]> = [[benchmark.ours, result.ours]];
+  if (!skipOld) sides.push([benchmark.old, result.old]);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [side, samples] of sides) {
+      await side.prepare();
+      await settle(cache);
+      const sample = await side.run(cache);
+      samples.push(sample);
+      log(`${benchmark.name} ${cache} round ${round}/${rounds}: ${side.label}: ${(sample.wallMs / 1000).toFixed(2)} s, peak ${(sample.peakRssKiB / 1024).toFixed(1)} MiB`);
+    }
+  }
+  return result;
+}
+
+/** One untimed round of each side: the trees in the cache, first-time work (ostree undeploy) done. */
+export async function warmUp(benchmark: Benchmark, skipOld: boolean, log: (line: string) => void): Promise<void> {
+  for (const side of skipOld ? [benchmark.ours] : [benchmark.ours, benchmark.old]) {
+    await side.prepare();
+    const sample = await side.run('warm');
+    log(`${benchmark.name} warm-up (untimed): ${side.label}: ${(sample.wallMs / 1000).toFixed(2)} s`);
+  }
+}
+
+export function backupExists(root: string): boolean {
+  return existsSync(path.join(root, 'var/recovery/current'));
+}

@@ -1,0 +1,155 @@
+// How the benchmark measures one command: wall time from our own clock, peak memory from GNU
+// time's %M, the page cache flushed (and dropped, for the cold runs) before each timed command.
+//
+// About %M: GNU time reports the rusage of the child it waited for, and the kernel's ru_maxrss of
+// a process includes its waited-for descendants as a MAXIMUM, not a sum. So the figure is the peak
+// RSS of the largest single process of the tree (our node process, cp, rsync's biggest process,
+// ...), never the sum of processes running at the same time.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+
+export const GNU_TIME = '/usr/bin/time';
+
+export interface Measurement {
+  wallMs: number;
+  /** GNU time %M, KiB: peak RSS of the largest single process of the command's tree. */
+  peakRssKiB: number;
+  /** Our binary only: milliseconds per step, from its JSON stepStart/stepEnd events. */
+  steps?: Record<string, number>;
+}
+
+export interface TimedRun extends Measurement {
+  stdout: string;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Stop the whole command (its process group) when this fires: Ctrl-C or SIGTERM of the bench. */
+  signal: AbortSignal;
+  /** Safety net so the benchmark always ends by itself. */
+  timeoutMs: number;
+  /** Where GNU time writes its figure (one file per run, removed afterwards). */
+  scratch: string;
+  /** Called with a line now and then while a long command runs. */
+  heartbeat?: (elapsedS: number) => void;
+}
+
+let runCounter = 0;
+
+/**
+ * Runs `command args` under GNU time in its own process group (so a timeout or Ctrl-C can stop
+ * every process it started: GNU time itself does not pass SIGTERM on to its child), and fails on
+ * a non-zero exit with the command's output.
+ */
+export async function timed(command: string, args: string[], options: RunOptions): Promise<TimedRun> {
+  options.signal.throwIfAborted();
+  const rssFile = path.join(options.scratch, `time-${process.pid}-${++runCounter}`);
+  const child = spawn(GNU_TIME, ['-f', '%M', '-o', rssFile, command, ...args], {
+    env: options.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const killGroup = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, options.timeoutMs);
+  const started = process.hrtime.bigint();
+  const beat = options.heartbeat ? setInterval(() => options.heartbeat!(Number(process.hrtime.bigint() - started) / 1e9), 60_000) : undefined;
+  options.signal.addEventListener('abort', killGroup, { once: true });
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  clearTimeout(timer);
+  if (beat) clearInterval(beat);
+  options.signal.removeEventListener('abort', killGroup);
+  const out = Buffer.concat(stdout).toString();
+  const timeOutput = existsSync(rssFile) ? await readFile(rssFile, 'utf8') : '';
+  await rm(rssFile, { force: true });
+  options.signal.throwIfAborted();
+  const shown = `${command} ${args.join(' ')}`;
+  if (timedOut) throw new Error(`${shown} did not end within ${options.timeoutMs / 1000} s: stopped`);
+  if (exit.code !== 0) {
+    const tail = (text: string) => text.split('\n').slice(-15).join('\n');
+    throw new Error(`${shown} exited ${exit.code ?? exit.signal}\n${tail(out)}\n${tail(Buffer.concat(stderr).toString())}`);
+  }
+  // On a non-zero exit GNU time writes a "Command exited..." line first: the figure is the last line.
+  const peakRssKiB = Number(timeOutput.trim().split('\n').at(-1));
+  if (!Number.isFinite(peakRssKiB)) throw new Error(`GNU time gave no %M figure for ${shown}: ${timeOutput}`);
+  return { wallMs, peakRssKiB, stdout: out };
+}
+
+/** A shell pipeline under GNU time (the old methods are shell one-liners). */
+export function timedShell(script: string, options: RunOptions): Promise<TimedRun> {
+  return timed('bash', ['-c', `set -euo pipefail; ${script}`], options);
+}
+
+export type CacheMode = 'warm' | 'cold';
+
+/**
+ * Before every timed command: `sync`, so the previous command's dirty pages are not written back
+ * on this one's clock; for a cold run, also drop the page cache, dentries and inodes.
+ */
+export async function settle(cache: CacheMode): Promise<void> {
+  await execa('sync');
+  if (cache === 'cold') await writeFile('/proc/sys/vm/drop_caches', '3');
+}
+
+/** Whether this machine lets us drop the page cache (not in most containers, nor without root). */
+export async function dropCachesAllowed(): Promise<{ allowed: boolean; reason: string }> {
+  try {
+    await execa('sync');
+    await writeFile('/proc/sys/vm/drop_caches', '3');
+    return { allowed: true, reason: 'echo 3 > /proc/sys/vm/drop_caches works' };
+  } catch (error) {
+    return { allowed: false, reason: `cannot write /proc/sys/vm/drop_caches (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  }
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Milliseconds per step from our binary's JSON lines (a step seen twice, e.g. redone, adds up). */
+export function stepDurations(stdout: string): Record<string, number> {
+  const started = new Map<string, number>();
+  const durations: Record<string, number> = {};
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const event = JSON.parse(line) as { event?: string; step?: string; time?: string };
+    if (!event.step || !event.time) continue;
+    if (event.event === 'stepStart') started.set(event.step, Date.parse(event.time));
+    if (event.event === 'stepEnd' && started.has(event.step)) {
+      durations[event.step] = (durations[event.step] ?? 0) + Date.parse(event.time) - started.get(event.step)!;
+      started.delete(event.step);
+    }
+  }
+  return durations;
+}
+
+/** The last JSON line of our binary: its result. */
+export function resultEvent(stdout: string): Record<string, unknown> {
+  const last = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  const parsed = last ? (JSON.parse(last) as Record<string, unknown>) : undefined;
+  if (parsed?.event !== 'result') throw new Error(`no result line in the output:\n${stdout.slice(-2000)}`);
+  return parsed;
+}
