@@ -117,6 +117,7 @@ export function restoreBenchmark(context: Context): Benchmark {
     context.mutation = mutate(root, context.seed, context.fraction);
   };
   let env: NodeJS.ProcessEnv = {};
+  let checked = false;
   return {
     name: 'restore',
     treeSteps: ['restore-local', 'restore-etc', 'restore-kubelet'],
@@ -126,7 +127,13 @@ export function restoreBenchmark(context: Context): Benchmark {
         await mutated();
         env = standinEnv(context.work);
       },
-      run: (cache) => restoreAsAnOperator(context, env, cache),
+      run: async (cache) => {
+        const measurement = await restoreAsAnOperator(context, env, cache);
+        // Once, off the clock: a restore that left differences would make the comparison moot.
+        if (!checked) await expectTreesExact(root, currentGeneration(root));
+        checked = true;
+        return measurement;
+      },
     },
     old: {
       label: 'rsync -aAXc --delete --no-t of the 3 trees',
@@ -179,6 +186,23 @@ async function restoreAsAnOperator(context: Context, env: NodeJS.ProcessEnv, cac
     peakRssKiB: Math.max(files.peakRssKiB, cluster.peakRssKiB),
     steps: { ...files.steps, reboot: bootMs, ...cluster.steps },
   };
+}
+
+/**
+ * `rsync -aAXHc --dry-run --itemize-changes --delete` finds nothing to change between the backup's
+ * trees and the node's, except what the restore leaves alone by design (etc.exclude.list, and
+ * /etc/kubernetes, whose mtime cluster-restore.sh touches), as in test/support/upgrade.ts.
+ */
+async function expectTreesExact(root: string, generation: string): Promise<void> {
+  const excluded = ['/kubernetes/manifests', '/.updated', '/iscsi', '/sno-runtime', '/pki/ca-trust/source/anchors/extra.pem', '/kubernetes/manifests-stopped'];
+  for (const [tree, nodePath] of TREES) {
+    const excludes = tree === 'etc' ? excluded.map((p) => `--exclude=${p}`) : [];
+    const run = await execa('rsync', ['-aAXHc', '--dry-run', '--itemize-changes', '--delete', ...excludes, `${path.join(generation, tree)}/`, `${path.join(root, nodePath)}/`]);
+    const differences = run.stdout
+      .split('\n')
+      .filter((line) => line !== '' && !(tree === 'etc' && line === '.d..t...... kubernetes/'));
+    if (differences.length) throw new Error(`after our restore /${nodePath} still differs from the backup:\n${differences.slice(0, 20).join('\n')}`);
+  }
 }
 
 function expectKind(stdout: string, kind: string): void {

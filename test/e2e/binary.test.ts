@@ -84,27 +84,29 @@ describe('backup with the single binary on a sandbox node', () => {
     const first = startBinary(['backup', '--root', node.root, '--json']);
     const killedIn = await new Promise<string>((resolve, reject) => {
       let buffered = '';
-      let checkedLock = false;
-      first.stdout!.on('data', async (chunk: Buffer) => {
+      // A second backup is tried while the first copies /etc; it must be refused on the lock.
+      let lockChecked: Promise<void> | undefined;
+      first.stdout!.on('data', (chunk: Buffer) => {
         buffered += chunk.toString();
         const lines = buffered.split('\n');
         buffered = lines.pop()!;
         for (const line of lines) {
           const event = JSON.parse(line);
-          if (event.event === 'stepStart' && event.step === 'local' && !checkedLock) {
-            checkedLock = true;
-            const second = await runBinary(['backup', '--root', node.root, '--json']);
-            if (second.exitCode !== 3 || !/another upgrade-recovery \(backup, pid \d+\)/.test(second.stdout)) {
-              reject(new Error(`second backup: exit ${second.exitCode}: ${second.stdout}`));
-            }
+          if (event.event === 'stepStart' && event.step === 'etc') {
+            lockChecked = runBinary(['backup', '--root', node.root, '--json']).then((second) => {
+              if (second.exitCode !== 3 || !/another upgrade-recovery \(backup, pid \d+\)/.test(second.stdout)) {
+                reject(new Error(`second backup: exit ${second.exitCode}: ${second.stdout}`));
+              }
+            });
           }
-          // Kill it while its `cp` of /usr/local (a link to /var/usrlocal) is running: mid-copy,
-          // whatever the speed of the disk or the throttling of progress lines.
+          // Killed while its `cp` of /usr/local (a link to /var/usrlocal) runs: mid-copy, whatever
+          // the speed of the disk or the throttling of progress lines.
           if (event.event === 'stepStart' && event.step === 'local') {
             const copying = `cp -a -v -T -- ${node.root}/var/usrlocal`;
             void (async () => {
               for (let i = 0; i < 500; i++) {
                 if ((await execa('pgrep', ['-f', '--', copying], { reject: false })).exitCode === 0) {
+                  await lockChecked;
                   first.kill('SIGKILL');
                   resolve('local while cp was running');
                   return;
