@@ -59,6 +59,11 @@ export async function restoreToTheEnd(node: TestNode, s: Standins, first: string
     const run = await restore(node, s, args);
     runs.push(run);
     const result = run.events.at(-1);
+    // A killed run may have got as far as asking for the reboot before the kill landed.
+    if (run.exitCode === 3 && /has not rebooted/.test(result?.error?.message ?? '')) {
+      await s.reboot(node);
+      continue;
+    }
     if (run.exitCode !== 0) throw new Error(`restore ${args.join(' ')} exited ${run.exitCode}: ${run.stdout}\n${run.stderr}`);
     if (result?.kind === 'complete') return runs;
     if (result?.kind === 'reboot-required') await s.reboot(node);
