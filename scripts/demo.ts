@@ -1,16 +1,17 @@
 // `npm run demo`: builds a sandbox SNO node in a temp dir (real files, SELinux labels, a real
 // ostree sysroot with two deployments, a real etcd on loopback behind the node's
-// cluster-backup.sh), backs it up with the single binary, verifies every byte, and shows what a
-// backup holds and the independent checks that it is exact.
+// cluster-backup.sh), backs it up with the single binary, verifies every byte, shows what a
+// backup holds and the independent checks that it is exact; then plays a failed upgrade and
+// restores the node (files, reboot, cluster, redeploy), and checks it is back.
 //   node scripts/run-ts.mjs scripts/demo.ts [--keep] [--seed N] [--binary PATH]
 import { execa } from 'execa';
-import { mkdtemp, readFile, readdir, readlink } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSandboxNode, removeSandbox } from './sandbox/sandboxNode.js';
-import { keysInSnapshot, startEtcd } from './sandbox/etcd.js';
+import { createSandboxNode, removeSandbox, STANDINS_DIR } from './sandbox/sandboxNode.js';
+import { keysInSnapshot, keysWithPrefix, startEtcd } from './sandbox/etcd.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +69,39 @@ try {
   console.log(`  etcdctl snapshot restore: ${Object.keys(keys).length} of 200 keys back`);
   failed ||= Object.keys(keys).length !== 200;
   console.log(`  ostree after the backup:\n${(await execa('ostree', ['admin', 'status', `--sysroot=${root}`])).stdout.replace(/^/gm, '    ')}`);
-  void node;
+
+  say('A failed upgrade: files changed, added and removed in every tree, a new key in etcd');
+  await appendFile(path.join(root, 'etc/hostname'), 'upgraded\n');
+  await writeFile(path.join(root, 'etc/added-by-the-upgrade.conf'), 'x=1\n');
+  await rm(path.join(root, 'usr/local/share/doc/README'));
+  await rm(path.join(root, 'var/lib/kubelet/config.json'));
+  await etcd.put('/kubernetes.io/demo/written-after-the-backup', 'x');
+
+  // systemctl, crictl, crio, oc and setenforce cannot run here: the repo's stand-ins answer instead.
+  const standins = path.join(STANDINS_DIR, 'bin');
+  const state = await mkdtemp(path.join(work, 'standins-'));
+  const env = { PATH: `${standins}:${process.env.PATH}`, STANDIN_STATE: state, STANDIN_LOG: path.join(state, 'calls.log') };
+  const fast = ['--poll-interval', '0.05'];
+  say(`upgrade-recovery restore --root ${root}   (files phase; the node's commands are stand-ins)`);
+  const files = await execa(binary, ['restore', '--root', root, ...fast], { stdio: 'inherit', reject: false, env });
+  if (files.exitCode !== 0) throw new Error(`restore exited ${files.exitCode}`);
+  say('The reboot it asks for (played by the stand-ins), then: upgrade-recovery restore --resume');
+  await execa(path.join(standins, 'standin-boot'), { env });
+  await node.reboot();
+  const rest = await execa(binary, ['restore', '--root', root, '--resume', ...fast], { stdio: 'inherit', reject: false, env });
+  if (rest.exitCode !== 0) throw new Error(`restore --resume exited ${rest.exitCode}`);
+  say('Independent checks after the restore');
+  for (const [tree, source] of [['etc', 'etc'], ['local', 'usr/local'], ['kubelet', 'var/lib/kubelet']]) {
+    const excludes = tree === 'etc' ? ['--exclude=/kubernetes/manifests-stopped', '--exclude=/kubernetes/manifests', '--exclude=/.updated'] : [];
+    const run = await execa('rsync', ['-aAXHc', '--dry-run', '--itemize-changes', '--delete', ...excludes, `${path.join(dir, tree!)}/`, `${path.join(root, source!)}/`]);
+    const changes = run.stdout.split('\n').filter((l) => l !== '' && l !== '.d..t...... kubernetes/');
+    console.log(`  /${source} is ${changes.length === 0 ? 'exactly the backup again' : `STILL DIFFERENT:\n${changes.join('\n')}`}`);
+    failed ||= changes.length !== 0;
+  }
+  const after = await keysWithPrefix(etcd.endpoint, '/kubernetes.io/demo/');
+  console.log(`  etcd: ${Object.keys(after).length} keys, the one written after the backup ${'/kubernetes.io/demo/written-after-the-backup' in after ? 'is STILL THERE' : 'is gone'}`);
+  failed ||= Object.keys(after).length !== 200;
+  console.log(`  the stand-ins saw: ${(await readFile(path.join(state, 'calls.log'), 'utf8')).split('\n').filter((l) => /^(setenforce|systemctl|crio|crictl rmp|cluster-restore|oc patch)/.test(l)).map((l) => l.split(' ').slice(0, 3).join(' ')).join(', ')}`);
 } catch (error) {
   failed = true;
   console.error(`demo failed: ${(error as Error).message}`);
@@ -77,5 +110,5 @@ try {
   if (values.keep) console.log(`\nThe sandbox is kept in ${work}`);
   else await removeSandbox(work);
 }
-say(failed ? 'Demo FAILED' : 'Demo done: the backup is complete, verified and exact');
+say(failed ? 'Demo FAILED' : 'Demo done: the backup was complete, verified and exact, and the restore brought the node back');
 process.exitCode = failed ? 1 : 0;
