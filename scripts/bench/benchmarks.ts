@@ -185,6 +185,8 @@ async function restoreAsAnOperator(context: Context, env: NodeJS.ProcessEnv, cac
     wallMs: files.wallMs + bootMs + cluster.wallMs,
     peakRssKiB: Math.max(files.peakRssKiB, cluster.peakRssKiB),
     steps: { ...files.steps, reboot: bootMs, ...cluster.steps },
+    processes: maxPerKey(files.processes ?? {}, cluster.processes ?? {}),
+    treeSumKiB: Math.max(files.treeSumKiB ?? 0, cluster.treeSumKiB ?? 0),
   };
 }
 
@@ -203,6 +205,12 @@ async function expectTreesExact(root: string, generation: string): Promise<void>
       .filter((line) => line !== '' && !(tree === 'etc' && line === '.d..t...... kubernetes/'));
     if (differences.length) throw new Error(`after our restore /${nodePath} still differs from the backup:\n${differences.slice(0, 20).join('\n')}`);
   }
+}
+
+function maxPerKey(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [key, value] of Object.entries(b)) out[key] = Math.max(out[key] ?? 0, value);
+  return out;
 }
 
 function expectKind(stdout: string, kind: string): void {

@@ -6,7 +6,7 @@
 // RSS of the largest single process of the tree (our node process, cp, rsync's biggest process,
 // ...), never the sum of processes running at the same time.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -19,6 +19,10 @@ export interface Measurement {
   peakRssKiB: number;
   /** Our binary only: milliseconds per step, from its JSON stepStart/stepEnd events. */
   steps?: Record<string, number>;
+  /** Sampled from /proc (to say WHO holds the memory): largest RSS per command name, KiB. */
+  processes?: Record<string, number>;
+  /** Sampled from /proc: largest sum of the RSS of the tree's processes at one moment, KiB. */
+  treeSumKiB?: number;
 }
 
 export interface TimedRun extends Measurement {
@@ -70,6 +74,7 @@ export async function timed(command: string, args: string[], options: RunOptions
   }, options.timeoutMs);
   const started = process.hrtime.bigint();
   const beat = options.heartbeat ? setInterval(() => options.heartbeat!(Number(process.hrtime.bigint() - started) / 1e9), 60_000) : undefined;
+  const sampler = child.pid ? sampleTree(child.pid) : undefined;
   options.signal.addEventListener('abort', killGroup, { once: true });
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
@@ -78,6 +83,7 @@ export async function timed(command: string, args: string[], options: RunOptions
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   clearTimeout(timer);
   if (beat) clearInterval(beat);
+  const sampled = sampler?.stop() ?? { processes: {}, treeSumKiB: 0 };
   options.signal.removeEventListener('abort', killGroup);
   const out = Buffer.concat(stdout).toString();
   const timeOutput = existsSync(rssFile) ? await readFile(rssFile, 'utf8') : '';
@@ -92,7 +98,64 @@ export async function timed(command: string, args: string[], options: RunOptions
   // On a non-zero exit GNU time writes a "Command exited..." line first: the figure is the last line.
   const peakRssKiB = Number(timeOutput.trim().split('\n').at(-1));
   if (!Number.isFinite(peakRssKiB)) throw new Error(`GNU time gave no %M figure for ${shown}: ${timeOutput}`);
-  return { wallMs, peakRssKiB, stdout: out };
+  return { wallMs, peakRssKiB, ...sampled, stdout: out };
+}
+
+/** argv[0]'s base name: Node renames its main thread, so `comm` of our binary is "MainThread". */
+function programName(pid: number, comm: string): string {
+  try {
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0];
+    return argv0 ? path.basename(argv0) : comm;
+  } catch {
+    return comm;
+  }
+}
+
+const PAGE_KIB = 4; // x86_64 pages; /proc/<pid>/stat gives RSS in pages
+
+/**
+ * Every 200 ms, the RSS of each process under `rootPid` (by parent pid, from /proc/<pid>/stat):
+ * the largest per command name, and the largest sum. Only to tell who holds the memory: a spike
+ * shorter than a tick is missed, so GNU time's figure stays the peak we report.
+ */
+function sampleTree(rootPid: number, everyMs = 200): { stop(): { processes: Record<string, number>; treeSumKiB: number } } {
+  const processes: Record<string, number> = {};
+  let treeSumKiB = 0;
+  const tick = () => {
+    const children = new Map<number, Array<{ pid: number; comm: string; rssKiB: number }>>();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      } catch {
+        continue; // ended meanwhile
+      }
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' '); // from field 3 (state) on
+      const ppid = Number(fields[1]);
+      const entry = { pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, close), rssKiB: Number(fields[21]) * PAGE_KIB };
+      children.set(ppid, [...(children.get(ppid) ?? []), entry]);
+    }
+    let sum = 0;
+    const visit = (pid: number) => {
+      for (const child of children.get(pid) ?? []) {
+        const name = programName(child.pid, child.comm);
+        processes[name] = Math.max(processes[name] ?? 0, child.rssKiB);
+        sum += child.rssKiB;
+        visit(child.pid);
+      }
+    };
+    visit(rootPid); // GNU time itself is left out: it is the measuring tool, ~2 MiB
+    treeSumKiB = Math.max(treeSumKiB, sum);
+  };
+  const timer = setInterval(tick, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { processes, treeSumKiB };
+    },
+  };
 }
 
 /** A shell pipeline under GNU time (the old methods are shell one-liners). */

@@ -38,6 +38,9 @@ export interface MemoryRow {
   target: number | null;
   verdict: 'PASS' | 'FAIL' | 'n/a';
   note: string;
+  /** Sampled from /proc, over every round: the largest process of ours by name, and the largest tree sum. */
+  oursTopProcesses: Array<[string, number]>;
+  oursTreeSumMiB: number;
 }
 
 const seconds = (samples: Measurement[]) => median(samples.map((s) => s.wallMs)) / 1000;
@@ -76,6 +79,11 @@ export function memoryRows(rows: Row[], entries: number): MemoryRow[] {
     const oursPeakMiB = Math.max(...mine.map((r) => r.oursPeakMiB));
     const olds = mine.map((r) => r.oldPeakMiB).filter((v): v is number => v !== null);
     const bound = name !== 'verify';
+    const samples = mine.flatMap((r) => r.samples.ours);
+    const byName: Record<string, number> = {};
+    for (const sample of samples) for (const [comm, kib] of Object.entries(sample.processes ?? {})) byName[comm] = Math.max(byName[comm] ?? 0, kib / 1024);
+    const oursTopProcesses = Object.entries(byName).sort((a, b) => b[1] - a[1]).slice(0, 3);
+    const oursTreeSumMiB = Math.max(0, ...samples.map((sample) => (sample.treeSumKiB ?? 0) / 1024));
     const atScale = entries >= TARGETS.peakAtEntries;
     return [
       {
@@ -85,6 +93,8 @@ export function memoryRows(rows: Row[], entries: number): MemoryRow[] {
         target: bound ? TARGETS.peakMiB : null,
         verdict: !bound || !atScale ? 'n/a' : oursPeakMiB < TARGETS.peakMiB ? 'PASS' : 'FAIL',
         note: !bound ? 'no target (shown for reference)' : atScale ? `at ${entries.toLocaleString('en')} entries` : `target applies at 1,000,000 entries; this node has ${entries.toLocaleString('en')}`,
+        oursTopProcesses,
+        oursTreeSumMiB,
       },
     ];
   });
@@ -119,6 +129,10 @@ export function memoryTable(rows: MemoryRow[]): string {
   const lines = [header, '-'.repeat(header.length + 30)];
   for (const row of rows) {
     lines.push(`${pad(row.name, 28)}${lpad(mib(row.oursPeakMiB), 11)}${lpad(mib(row.oldPeakMiB), 11)}${lpad(row.target ? `< ${row.target} MiB` : '-', 11)}  ${pad(row.verdict, 8)}${row.note}`);
+  }
+  lines.push('', 'who holds it (ours, sampled from /proc every 200 ms; largest RSS per process name, and of the whole tree at one moment):');
+  for (const row of rows) {
+    lines.push(`  ${pad(row.name, 8)} ${row.oursTopProcesses.map(([comm, v]) => `${comm} ${v.toFixed(1)} MiB`).join(', ')}; tree sum ${row.oursTreeSumMiB.toFixed(1)} MiB`);
   }
   return lines.join('\n');
 }
