@@ -2,7 +2,7 @@
 // them. A side has an untimed `prepare` (what makes every round start from the same state) and a
 // timed `run`.
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readlinkSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { STANDINS_DIR, type SandboxNode } from '../sandbox/sandboxNode.js';
@@ -48,7 +48,7 @@ export function currentGeneration(root: string): string {
 
 async function ours(context: Context, args: string[], env?: NodeJS.ProcessEnv): Promise<Measurement & { stdout: string }> {
   const run = await timed(context.binary, args, { ...context.runOptions, ...(env ? { env } : {}) });
-  return { ...run, steps: stepDurations(run.stdout) };
+  return { ...run, ...stepDurations(run.stdout) };
 }
 
 // ------------------------------------------------------------------------------------ backup
@@ -185,6 +185,7 @@ async function restoreAsAnOperator(context: Context, env: NodeJS.ProcessEnv, cac
     wallMs: files.wallMs + bootMs + cluster.wallMs,
     peakRssKiB: Math.max(files.peakRssKiB, cluster.peakRssKiB),
     steps: { ...files.steps, reboot: bootMs, ...cluster.steps },
+    phases: { ...files.phases, ...cluster.phases },
     processes: maxPerKey(files.processes ?? {}, cluster.processes ?? {}),
     treeSumKiB: Math.max(files.treeSumKiB ?? 0, cluster.treeSumKiB ?? 0),
   };
@@ -245,12 +246,17 @@ export async function interleave(
     for (const [side, samples] of sides) {
       await side.prepare();
       await settle(cache);
-      const sample = await side.run(cache);
+      const sample = measurementOnly(await side.run(cache));
       samples.push(sample);
       log(`${benchmark.name} ${cache} round ${round}/${rounds}: ${side.label}: ${(sample.wallMs / 1000).toFixed(2)} s, peak ${(sample.peakRssKiB / 1024).toFixed(1)} MiB`);
     }
   }
   return result;
+}
+
+/** The figures without the command's output (which would bloat the JSON). */
+function measurementOnly({ wallMs, peakRssKiB, steps, phases, processes, treeSumKiB }: Measurement): Measurement {
+  return { wallMs, peakRssKiB, ...(steps ? { steps, phases } : {}), ...(processes ? { processes } : {}), ...(treeSumKiB !== undefined ? { treeSumKiB } : {}) };
 }
 
 /** One untimed round of each side: the trees in the cache, first-time work (ostree undeploy) done. */
@@ -260,8 +266,4 @@ export async function warmUp(benchmark: Benchmark, skipOld: boolean, log: (line:
     const sample = await side.run('warm');
     log(`${benchmark.name} warm-up (untimed): ${side.label}: ${(sample.wallMs / 1000).toFixed(2)} s`);
   }
-}
-
-export function backupExists(root: string): boolean {
-  return existsSync(path.join(root, 'var/recovery/current'));
 }

@@ -19,6 +19,8 @@ export interface Measurement {
   peakRssKiB: number;
   /** Our binary only: milliseconds per step, from its JSON stepStart/stepEnd events. */
   steps?: Record<string, number>;
+  /** Our binary only: milliseconds per activity inside a step (`etc/copy`, `etc/hash`), to about a second. */
+  phases?: Record<string, number>;
   /** Sampled from /proc (to say WHO holds the memory): largest RSS per command name, KiB. */
   processes?: Record<string, number>;
   /** Sampled from /proc: largest sum of the RSS of the tree's processes at one moment, KiB. */
@@ -192,21 +194,36 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Milliseconds per step from our binary's JSON lines (a step seen twice, e.g. redone, adds up). */
-export function stepDurations(stdout: string): Record<string, number> {
-  const started = new Map<string, number>();
-  const durations: Record<string, number> = {};
+/**
+ * From our binary's JSON lines: milliseconds per step (a step seen twice, e.g. redone, adds up),
+ * and per activity inside a step (`etc/copy`, `etc/hash`, `restore-etc/scan`...). Activities come
+ * from progress events, which are sent at most once a second: an activity is taken to run from its
+ * first progress event (the step's start, for the first one) to the next activity's first event
+ * (or the step's end), so those splits are good to about a second.
+ */
+export function stepDurations(stdout: string): { steps: Record<string, number>; phases: Record<string, number> } {
+  const steps: Record<string, number> = {};
+  const phases: Record<string, number> = {};
+  let current: { step: string; start: number; activities: Array<[string, number]> } | undefined;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
-    const event = JSON.parse(line) as { event?: string; step?: string; time?: string };
-    if (!event.step || !event.time) continue;
-    if (event.event === 'stepStart') started.set(event.step, Date.parse(event.time));
-    if (event.event === 'stepEnd' && started.has(event.step)) {
-      durations[event.step] = (durations[event.step] ?? 0) + Date.parse(event.time) - started.get(event.step)!;
-      started.delete(event.step);
+    const event = JSON.parse(line) as { event?: string; step?: string; time?: string; activity?: string };
+    if (!event.time) continue;
+    const time = Date.parse(event.time);
+    if (event.event === 'stepStart' && event.step) current = { step: event.step, start: time, activities: [] };
+    if (event.event === 'progress' && current && event.activity && current.activities.at(-1)?.[0] !== event.activity) {
+      current.activities.push([event.activity, current.activities.length === 0 ? current.start : time]);
+    }
+    if (event.event === 'stepEnd' && current && current.step === event.step) {
+      const { step, start, activities } = current;
+      steps[step] = (steps[step] ?? 0) + time - start;
+      activities.forEach(([activity, from], i) => {
+        phases[`${step}/${activity}`] = (phases[`${step}/${activity}`] ?? 0) + (activities[i + 1]?.[1] ?? time) - from;
+      });
+      current = undefined;
     }
   }
-  return durations;
+  return { steps, phases };
 }
 
 /** The last JSON line of our binary: its result. */

@@ -25,8 +25,9 @@ export interface Row {
   treeRatio: number | null;
   oursPeakMiB: number;
   oldPeakMiB: number | null;
-  /** Median milliseconds per step of ours. */
+  /** Median milliseconds per step of ours, and per activity inside a step (`etc/copy`). */
   steps: Record<string, number>;
+  phases: Record<string, number>;
   /** Every timed run, in order. */
   samples: { ours: Measurement[]; old: Measurement[] };
 }
@@ -53,6 +54,7 @@ export function summarise(rounds: Rounds, treeSteps: string[]): Row {
   const target = TARGETS[rounds.name].ratio;
   const oursTreeMedianS = median(rounds.ours.map((s) => treeSteps.reduce((sum, step) => sum + (s.steps?.[step] ?? 0), 0))) / 1000;
   const stepNames = [...new Set(rounds.ours.flatMap((s) => Object.keys(s.steps ?? {})))];
+  const phaseNames = [...new Set(rounds.ours.flatMap((s) => Object.keys(s.phases ?? {})))];
   return {
     name: rounds.name,
     cache: rounds.cache,
@@ -67,6 +69,7 @@ export function summarise(rounds: Rounds, treeSteps: string[]): Row {
     oursPeakMiB: peakMiB(rounds.ours),
     oldPeakMiB: rounds.old.length ? peakMiB(rounds.old) : null,
     steps: Object.fromEntries(stepNames.map((step) => [step, median(rounds.ours.map((s) => s.steps?.[step] ?? 0))])),
+    phases: Object.fromEntries(phaseNames.map((phase) => [phase, median(rounds.ours.map((s) => s.phases?.[phase] ?? 0))])),
     samples: { ours: rounds.ours, old: rounds.old },
   };
 }
@@ -137,6 +140,13 @@ export function memoryTable(rows: MemoryRow[]): string {
   return lines.join('\n');
 }
 
+/** ` [copy ~5s, hash ~18s]` when a step of at least 2 s went through more than one activity. */
+function activities(row: Row, step: string): string {
+  const inside = Object.entries(row.phases).filter(([key]) => key.startsWith(`${step}/`));
+  if (inside.length < 2 || (row.steps[step] ?? 0) < 2000) return '';
+  return ` [${inside.map(([key, ms]) => `${key.slice(step.length + 1)} ~${(ms / 1000).toFixed(1)}s`).join(', ')}]`;
+}
+
 /** Where our time goes: the median of each step, in the order the steps ran. */
 export function stepsTable(rows: Row[]): string {
   const lines: string[] = [];
@@ -144,7 +154,7 @@ export function stepsTable(rows: Row[]): string {
     const total = row.oursMedianS * 1000;
     const steps = Object.entries(row.steps)
       .filter(([, ms]) => ms >= 1)
-      .map(([step, ms]) => `${step} ${(ms / 1000).toFixed(2)}s (${((100 * ms) / total).toFixed(0)}%)`);
+      .map(([step, ms]) => `${step} ${(ms / 1000).toFixed(2)}s (${((100 * ms) / total).toFixed(0)}%)${activities(row, step)}`);
     // What no step covers: process start-ups (a 120 MiB single binary), argument parsing, locks.
     const outside = total - Object.values(row.steps).reduce((sum, ms) => sum + ms, 0);
     lines.push(`${row.name} ${row.cache} (median ${row.oursMedianS.toFixed(2)} s): ${steps.join(', ')}; outside any step ${(outside / 1000).toFixed(2)}s`);

@@ -4,7 +4,7 @@
 // read here at all; live files are hashed when their metadata cannot vouch for their content.
 import type { BigIntStats } from 'node:fs';
 import type { Host } from '../host/ports.js';
-import { typeOfStat } from '../tree/describe.js';
+import { statFields } from '../tree/describe.js';
 import type { EntryType, ManifestEntry } from '../manifest/schema.js';
 import { RecoveryError } from '../core/errors.js';
 import { readManifest } from '../manifest/reader.js';
@@ -201,14 +201,10 @@ class TreePlanner {
 
   private async liveFacts(entry: WalkEntry, xattrs: Xattrs): Promise<LiveFacts> {
     const { stat } = entry;
-    const type = liveType(stat);
+    const fields = statFields(stat);
+    const type = fields.type;
     return {
-      type,
-      mode: Number(stat.mode & 0o7777n),
-      uid: Number(stat.uid),
-      gid: Number(stat.gid),
-      size: type === 'file' || type === 'symlink' ? Number(stat.size) : 0,
-      mtimeNs: stat.mtimeNs.toString(),
+      ...fields,
       nlink: Number(stat.nlink),
       rdev: Number(stat.rdev),
       xattrs,
@@ -281,6 +277,3 @@ class TreePlanner {
   }
 }
 
-function liveType(stat: BigIntStats): LiveFacts['type'] {
-  return typeOfStat(stat);
-}

@@ -65,16 +65,9 @@ async function* describeWindow(
 
 function baseDescription(entry: WalkEntry, xattrs: Record<string, string>, firstPathOfInode: Map<string, Buffer>): EntryDescription {
   const { stat } = entry;
-  const type = entryType(entry);
-  const description: EntryDescription = {
-    ...pathField('path', entry.rel),
-    type,
-    mode: Number(stat.mode & 0o7777n),
-    uid: Number(stat.uid),
-    gid: Number(stat.gid),
-    size: type === 'file' || type === 'symlink' ? Number(stat.size) : 0,
-    mtimeNs: stat.mtimeNs.toString(),
-  };
+  const fields = statFields(stat);
+  const type: EntryType = fields.type;
+  const description: EntryDescription = { ...pathField('path', entry.rel), ...fields };
   if (Object.keys(xattrs).length > 0) description.xattrs = xattrs;
   if (type === 'char' || type === 'block') description.rdev = Number(stat.rdev);
   if (type === 'file' && stat.nlink > 1n) {
@@ -91,8 +84,17 @@ function baseDescription(entry: WalkEntry, xattrs: Record<string, string>, first
   return description;
 }
 
-function entryType({ stat }: WalkEntry): EntryType {
-  return typeOfStat(stat);
+/** What the manifest records of an entry's lstat, the same for a backup and a live tree. */
+export function statFields(stat: BigIntStats) {
+  const type = typeOfStat(stat);
+  return {
+    type,
+    mode: Number(stat.mode & 0o7777n),
+    uid: Number(stat.uid),
+    gid: Number(stat.gid),
+    size: type === 'file' || type === 'symlink' ? Number(stat.size) : 0,
+    mtimeNs: stat.mtimeNs.toString(),
+  };
 }
 
 /** The manifest's type for what lstat saw (a hard link is decided from inode numbers, not here). */
