@@ -167,7 +167,7 @@ async function report(opts: Options, rows: Row[], context: Context, drop: { allo
     `scale ${opts.scale}: ${describeScale(SCALES[opts.scale])}; seed ${opts.seed}; ${opts.rounds} rounds, interleaved (ours, old, ours, old, ...), medians shown${opts.rounds < 5 ? ' (fewer than 5 rounds: rough)' : ''}`,
     `node: ${size.entries.toLocaleString('en')} entries, ${size.files.toLocaleString('en')} files, ${(size.bytes / 2 ** 20).toFixed(0)} MiB (${size.components.map((c) => `${c.name} ${c.entries.toLocaleString('en')}`).join(', ')})`,
     `machine: ${os.cpus().length} cores, load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews the figures)`,
-    'peak memory: GNU /usr/bin/time -f %M around each command = peak RSS of the largest single process of its tree (rusage max, not a sum)',
+    'peak memory: GNU /usr/bin/time -f %M around each command = peak RSS of the largest single process of its tree (rusage max, not a sum); which process, and the PSS sum of the tree: /proc sampled every 200 ms',
     `cache: warm = no drop (after an untimed warm-up round${opts.warmup ? '' : ': skipped here'}); cold = sync; echo 3 > /proc/sys/vm/drop_caches before each timed command${drop.allowed ? '' : ` -- NOT ALLOWED here: ${drop.reason}`}; sync before every timed command in both modes`,
     'backup: ours includes the ostree step (already pinned after the first run), the etcd snapshot (cluster-backup.sh on a real etcd), exclude list, extras.tgz, the tool copy and a final sync; cp -a copies the 3 trees only. The previous backup/copy is removed before each round, off the clock',
     'verify: ours also checks extras.tgz, the exclude list and the tool copy (step verify-files); sha256sum reads only the 3 trees',

@@ -23,7 +23,10 @@ export interface Measurement {
   phases?: Record<string, number>;
   /** Sampled from /proc (to say WHO holds the memory): largest RSS per command name, KiB. */
   processes?: Record<string, number>;
-  /** Sampled from /proc: largest sum of the RSS of the tree's processes at one moment, KiB. */
+  /**
+   * Sampled from /proc: largest sum of the PSS of the tree's processes at one moment, KiB (PSS
+   * splits shared pages, so a child caught between fork and exec is not counted twice).
+   */
   treeSumKiB?: number;
 }
 
@@ -103,13 +106,26 @@ export async function timed(command: string, args: string[], options: RunOptions
   return { wallMs, peakRssKiB, ...sampled, stdout: out };
 }
 
-/** argv[0]'s base name: Node renames its main thread, so `comm` of our binary is "MainThread". */
+/**
+ * argv[0]'s base name: Node renames its main thread, so `comm` of our binary is "MainThread". A
+ * process with no command line is being forked/exec'd or is exiting: its RSS is its parent's
+ * pages, so it is named for what it is.
+ */
 function programName(pid: number, comm: string): string {
   try {
     const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0];
-    return argv0 ? path.basename(argv0) : comm;
+    return argv0 ? path.basename(argv0) : `${comm} (between fork and exec, or exiting)`;
   } catch {
     return comm;
+  }
+}
+
+/** Proportional set size of a process, KiB (0 when it is gone or has no memory any more). */
+function pssKiB(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
   }
 }
 
@@ -117,8 +133,8 @@ const PAGE_KIB = 4; // x86_64 pages; /proc/<pid>/stat gives RSS in pages
 
 /**
  * Every 200 ms, the RSS of each process under `rootPid` (by parent pid, from /proc/<pid>/stat):
- * the largest per command name, and the largest sum. Only to tell who holds the memory: a spike
- * shorter than a tick is missed, so GNU time's figure stays the peak we report.
+ * the largest per command name, and the largest sum of their PSS. Only to tell who holds the
+ * memory: a spike shorter than a tick is missed, so GNU time's figure stays the peak we report.
  */
 function sampleTree(rootPid: number, everyMs = 200): { stop(): { processes: Record<string, number>; treeSumKiB: number } } {
   const processes: Record<string, number> = {};
@@ -144,7 +160,7 @@ function sampleTree(rootPid: number, everyMs = 200): { stop(): { processes: Reco
       for (const child of children.get(pid) ?? []) {
         const name = programName(child.pid, child.comm);
         processes[name] = Math.max(processes[name] ?? 0, child.rssKiB);
-        sum += child.rssKiB;
+        sum += pssKiB(child.pid);
         visit(child.pid);
       }
     };

@@ -28,6 +28,8 @@ export interface Row {
   /** Median milliseconds per step of ours, and per activity inside a step (`etc/copy`). */
   steps: Record<string, number>;
   phases: Record<string, number>;
+  /** Median of (wall time - sum of the steps): process start-ups, argument parsing, locks. */
+  outsideStepsS: number;
   /** Every timed run, in order. */
   samples: { ours: Measurement[]; old: Measurement[] };
 }
@@ -70,6 +72,7 @@ export function summarise(rounds: Rounds, treeSteps: string[]): Row {
     oldPeakMiB: rounds.old.length ? peakMiB(rounds.old) : null,
     steps: Object.fromEntries(stepNames.map((step) => [step, median(rounds.ours.map((s) => s.steps?.[step] ?? 0))])),
     phases: Object.fromEntries(phaseNames.map((phase) => [phase, median(rounds.ours.map((s) => s.phases?.[phase] ?? 0))])),
+    outsideStepsS: median(rounds.ours.map((s) => s.wallMs - Object.values(s.steps ?? {}).reduce((sum, ms) => sum + ms, 0))) / 1000,
     samples: { ours: rounds.ours, old: rounds.old },
   };
 }
@@ -133,14 +136,17 @@ export function memoryTable(rows: MemoryRow[]): string {
   for (const row of rows) {
     lines.push(`${pad(row.name, 28)}${lpad(mib(row.oursPeakMiB), 11)}${lpad(mib(row.oldPeakMiB), 11)}${lpad(row.target ? `< ${row.target} MiB` : '-', 11)}  ${pad(row.verdict, 8)}${row.note}`);
   }
-  lines.push('', 'who holds it (ours, sampled from /proc every 200 ms; largest RSS per process name, and of the whole tree at one moment):');
+  lines.push('', 'who holds it (ours, sampled from /proc every 200 ms: largest RSS per program, and largest PSS sum of the whole tree at one moment):');
   for (const row of rows) {
-    lines.push(`  ${pad(row.name, 8)} ${row.oursTopProcesses.map(([comm, v]) => `${comm} ${v.toFixed(1)} MiB`).join(', ')}; tree sum ${row.oursTreeSumMiB.toFixed(1)} MiB`);
+    lines.push(`  ${pad(row.name, 8)} ${row.oursTopProcesses.map(([comm, v]) => `${comm} ${v.toFixed(1)} MiB`).join(', ')}; tree PSS sum ${row.oursTreeSumMiB.toFixed(1)} MiB`);
   }
   return lines.join('\n');
 }
 
-/** ` [copy ~5s, hash ~18s]` when a step of at least 2 s went through more than one activity. */
+/**
+ * ` [copy ~5s, hash ~18s]` when a step of at least 2 s went through more than one activity (from
+ * progress events, sent at most once a second: good to about a second).
+ */
 function activities(row: Row, step: string): string {
   const inside = Object.entries(row.phases).filter(([key]) => key.startsWith(`${step}/`));
   if (inside.length < 2 || (row.steps[step] ?? 0) < 2000) return '';
@@ -149,15 +155,13 @@ function activities(row: Row, step: string): string {
 
 /** Where our time goes: the median of each step, in the order the steps ran. */
 export function stepsTable(rows: Row[]): string {
-  const lines: string[] = [];
+  const lines: string[] = ['(in [...]: the activities inside a step, from progress events sent at most once a second: +-1 s)'];
   for (const row of rows) {
     const total = row.oursMedianS * 1000;
     const steps = Object.entries(row.steps)
       .filter(([, ms]) => ms >= 1)
       .map(([step, ms]) => `${step} ${(ms / 1000).toFixed(2)}s (${((100 * ms) / total).toFixed(0)}%)${activities(row, step)}`);
-    // What no step covers: process start-ups (a 120 MiB single binary), argument parsing, locks.
-    const outside = total - Object.values(row.steps).reduce((sum, ms) => sum + ms, 0);
-    lines.push(`${row.name} ${row.cache} (median ${row.oursMedianS.toFixed(2)} s): ${steps.join(', ')}; outside any step ${(outside / 1000).toFixed(2)}s`);
+    lines.push(`${row.name} ${row.cache} (median ${row.oursMedianS.toFixed(2)} s): ${steps.join(', ')}; outside any step ${row.outsideStepsS.toFixed(2)}s`);
   }
   return lines.join('\n');
 }
