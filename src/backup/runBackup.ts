@@ -42,6 +42,8 @@ export interface BackupOptions {
   toolVersion: string;
   /** The running single binary, copied into the backup; undefined when run from source. */
   selfExecutable?: string;
+  /** The caller already holds the backup dir's lock (launch holds it around its host changes). */
+  lockHeld?: boolean;
 }
 
 export interface BackupResult {
@@ -58,6 +60,9 @@ interface StepContext {
   paths: GenerationPaths;
   estimate: SpaceEstimate;
   options: BackupOptions;
+  /** Tree copies started ahead of their step. */
+  copies: Map<string, CopyUnderWay>;
+  isDone(stepId: string): boolean;
 }
 
 interface BackupStep {
@@ -68,13 +73,49 @@ interface BackupStep {
   describe(result: unknown): string;
 }
 
-const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree) => ({
+/** A tree copy under way: started by the step before, so that it overlaps that step's hashing. */
+interface CopyUnderWay {
+  startedAt: Date;
+  done: Promise<void>;
+}
+
+function startCopy(context: StepContext, tree: (typeof TREE_COMPONENTS)[number]): CopyUnderWay {
+  const { host, reporter, paths, estimate } = context;
+  const startedAt = host.clock.now();
+  const done = (async () => {
+    await copyTree(host, reporter, tree.name, await resolveNodePath(host, tree.nodePath), paths.tree(tree.name), estimate.trees[tree.name as TreeName]);
+  })();
+  // Awaited by the next step; until then a failure must not count as unhandled.
+  done.catch(() => undefined);
+  return { startedAt, done };
+}
+
+/**
+ * Each tree step copies its tree (cp -a, in a child process), then starts the next tree's copy and
+ * describes its own copy meanwhile: the copy and the hashing run on the two cores of the node
+ * instead of one after the other.
+ */
+const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree, index) => ({
   id: tree.name,
   title: `Copy ${tree.nodePath} into ${tree.name}/`,
-  async run({ host, reporter, paths, estimate }) {
-    const expected: TreeSize = estimate.trees[tree.name as TreeName];
-    await copyTree(host, reporter, tree.name, await resolveNodePath(host, tree.nodePath), paths.tree(tree.name), expected);
-    return writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, expected);
+  async run(context) {
+    const { host, reporter, paths, estimate, copies, isDone } = context;
+    const copy = copies.get(tree.name) ?? startCopy(context, tree);
+    copies.delete(tree.name);
+    await copy.done;
+    const next = TREE_COMPONENTS[index + 1];
+    if (next && !isDone(next.name)) copies.set(next.name, startCopy(context, next));
+    try {
+      const sourceDir = await resolveNodePath(host, tree.nodePath);
+      return await writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, estimate.trees[tree.name as TreeName], {
+        dir: sourceDir,
+        startedAt: copy.startedAt,
+      });
+    } catch (error) {
+      // Never leave a cp writing into the generation behind us (the lock is released next).
+      if (next) await copies.get(next.name)?.done.catch(() => undefined);
+      throw error;
+    }
   },
   describe: (r) => {
     const record = componentRecordSchema.parse(r);
@@ -147,7 +188,7 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
   await refuseDuringRestore(host, layout);
   await host.fs.mkdir(layout.generations, { recursive: true, mode: 0o700 });
   const bootId = await readBootId(host, reporter);
-  const lock = await acquireLock(host, layout.lock, 'backup', bootId);
+  const lock = options.lockHeld ? { release: async () => undefined } : await acquireLock(host, layout.lock, 'backup', bootId);
   try {
     reporter.stepStart('preflight', 'Check that the node has what a backup needs');
     await checkBackupInputs(host);
@@ -160,8 +201,8 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
     reporter.stepEnd('space', 'done', `about ${formatBytes(estimate.total)} needed, ${formatBytes(free)} free`);
 
     const { partial, resumed } = await startOrResume(host, reporter, layout, bootId, options.fresh);
-    const context: StepContext = { host, reporter, paths: partial.paths, estimate, options };
     const state = partial.state!;
+    const context: StepContext = { host, reporter, paths: partial.paths, estimate, options, copies: new Map(), isDone: (id) => id in state.results };
     for (const step of BACKUP_STEPS) {
       if (step.id in state.results) {
         reporter.stepEnd(step.id, 'skipped', `${step.title}: already done before the interruption`);
@@ -189,7 +230,7 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
   }
 }
 
-async function refuseDuringRestore(host: Host, layout: BackupLayout): Promise<void> {
+export async function refuseDuringRestore(host: Host, layout: BackupLayout): Promise<void> {
   for (const file of [layout.restoreJournal, layout.legacyProgress]) {
     if (await exists(host.fs, file)) {
       throw new RecoveryError(

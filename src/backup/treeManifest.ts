@@ -2,12 +2,27 @@
 // live source, which may have moved on), and returns its record for backup.json.
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
-import { describeTree } from '../tree/describe.js';
+import { describeTree, identityOf, type EntryDescription } from '../tree/describe.js';
 import { hashFile } from '../tree/hashFile.js';
+import { joinPath } from '../tree/pathBytes.js';
 import { ManifestWriter } from '../manifest/writer.js';
 import type { GenerationPaths } from './layout.js';
 import type { ComponentRecord } from './summary.js';
 import type { TreeSize } from './diskSpace.js';
+
+/**
+ * Coarse kernel timestamps can lag the wall clock by a tick, and a change during the copy must
+ * never look older than the copy: a file whose ctime is this close to the copy's start is not
+ * vouched for.
+ */
+const IDENTITY_MARGIN_NS = 2_000_000_000n;
+
+/** Where the copy came from, to record each file's identity on the node (see the manifest schema). */
+export interface CopySource {
+  dir: string;
+  /** When the copy started. */
+  startedAt: Date;
+}
 
 export async function writeTreeManifest(
   host: Host,
@@ -16,12 +31,15 @@ export async function writeTreeManifest(
   component: string,
   source: string,
   expected: TreeSize,
+  copySource?: CopySource,
 ): Promise<ComponentRecord> {
   const file = paths.manifest(component);
   const writer = await ManifestWriter.create(host.fs, file, component, host.clock.now());
   const progress = { files: 0, bytes: 0 };
+  const sourceDir = copySource ? Buffer.from(copySource.dir) : undefined;
+  const unchangedBefore = copySource ? BigInt(copySource.startedAt.getTime()) * 1_000_000n - IDENTITY_MARGIN_NS : 0n;
   try {
-    for await (const { description } of describeTree(host, paths.tree(component), {
+    for await (const { rel, description } of describeTree(host, paths.tree(component), {
       hash: true,
       onProgress: ({ files, bytes }) => {
         progress.files += files;
@@ -29,6 +47,10 @@ export async function writeTreeManifest(
         reporter.progress({ component, activity: 'hash', ...progress, totalFiles: expected.files, totalBytes: expected.bytes });
       },
     })) {
+      if (sourceDir && description.type === 'file') {
+        const identity = sourceIdentity(host, joinPath(sourceDir, rel), description, unchangedBefore);
+        if (identity) description.identity = identity;
+      }
       await writer.add(description);
     }
   } catch (error) {
@@ -43,4 +65,27 @@ export async function writeTreeManifest(
     manifestSha256: await hashFile(host.fs, file),
     ...totals,
   };
+}
+
+/**
+ * The node's file's identity, looked at after the copy ended: when it has not changed since before
+ * the copy started (its ctime says so, and any write, chmod, chown, relabel or rename moves ctime),
+ * the copy holds exactly what it holds now, and so does the manifest line.
+ */
+function sourceIdentity(host: Host, sourcePath: Buffer, copied: EntryDescription, unchangedBefore: bigint): string | undefined {
+  let stat;
+  try {
+    stat = host.fs.sync.lstatSync(sourcePath, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  const same =
+    stat.isFile() &&
+    stat.ctimeNs < unchangedBefore &&
+    Number(stat.size) === copied.size &&
+    stat.mtimeNs.toString() === copied.mtimeNs &&
+    Number(stat.mode & 0o7777n) === copied.mode &&
+    Number(stat.uid) === copied.uid &&
+    Number(stat.gid) === copied.gid;
+  return same ? identityOf(stat) : undefined;
 }

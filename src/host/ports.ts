@@ -2,7 +2,7 @@
 // node:fs, execa or process directly: the CLI builds real implementations (src/host/real.ts) and
 // tests pass sandboxes or fakes.
 import type * as fsPromises from 'node:fs/promises';
-import type { createReadStream } from 'node:fs';
+import type * as fsSync from 'node:fs';
 
 /** The filesystem calls the core uses; node:fs/promises satisfies it, and so does memfs. */
 export type HostFs = Pick<
@@ -24,7 +24,15 @@ export type HostFs = Pick<
   | 'chmod'
   | 'unlink'
   | 'link'
-> & { createReadStream: typeof createReadStream };
+> & { createReadStream: typeof fsSync.createReadStream; sync: HostFsSync };
+
+/**
+ * The synchronous calls the tree walks use. A walk of a million entries makes millions of small
+ * calls; through the promise API each costs a trip through the thread pool and a few allocations,
+ * several times the syscall itself (measured by `npm run bench`). The walks call these in slices
+ * and hand the event loop back between slices (src/tree/breathe.ts).
+ */
+export type HostFsSync = Pick<typeof fsSync, 'lstatSync' | 'readdirSync' | 'openSync' | 'readSync' | 'closeSync' | 'readlinkSync' | 'fstatSync'>;
 
 export interface CommandResult {
   /** 127 when the command could not be started at all (not found, not executable). */

@@ -1,13 +1,17 @@
 // Real implementations of the ports. Only the CLI layer constructs these.
 import * as fsPromises from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { execa } from 'execa';
 import * as tar from 'tar';
 import { gzipSync } from 'node:zlib';
 import type { Archiver, Clock, CommandRunner, Host, HostFs, ProcessTable } from './ports.js';
 import { NodeRoot } from './nodeRoot.js';
 
-export const realFs: HostFs = { ...fsPromises, createReadStream };
+export const realFs: HostFs = {
+  ...fsPromises,
+  createReadStream,
+  sync: { lstatSync, readdirSync, openSync, readSync, closeSync, readlinkSync, fstatSync },
+};
 
 export const execaRunner: CommandRunner = {
   async run(command, args, options = {}) {

@@ -42,6 +42,12 @@ export const manifestEntrySchema = z
     rdev: z.number().int().min(0).optional(),
     /** Extended attributes, values base64 (security.selinux, system.posix_acl_access, user.*...). */
     xattrs: z.record(z.string(), z.string()).optional(),
+    /**
+     * `dev:ino:ctimeNs` of the node's own file, recorded when it did not change while it was copied
+     * (git's index idea): a live file with the same identity has not been touched since, so a
+     * restore knows its content without reading it. Absent when that could not be vouched for.
+     */
+    identity: z.string().regex(/^\d+:\d+:-?\d+$/, 'dev:ino:ctimeNs').optional(),
   })
   .refine((e) => (e.path === undefined) !== (e.pathB64 === undefined), 'exactly one of path, pathB64')
   .refine((e) => e.type !== 'file' || e.sha256 !== undefined, 'a file needs its sha256')

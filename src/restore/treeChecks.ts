@@ -8,7 +8,6 @@ import { hashFile } from '../tree/hashFile.js';
 import { displayPath, joinPath } from '../tree/pathBytes.js';
 import type { PlannedWrite } from './treePlan.js';
 
-const HASH_CONCURRENCY = 4;
 const PROGRESS_EVERY_MS = 500;
 
 /** Progress of one activity over the plan's files, at most one event per tick. */
@@ -69,22 +68,18 @@ export async function checkCopies(
   stage: 'backup' | 'staged',
   progress: RestoreProgress,
 ): Promise<void> {
-  const todo = checkedWrites(writes);
-  let next = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const write = todo[next++]!;
-      const copy = joinPath(Buffer.from(dir), write.rel);
-      const sha256 = await hashCopy(host, copy, write, (bytes) => progress.add(0, bytes));
-      progress.add(1, 0);
-      if (sha256 !== write.sha256) {
-        const name = displayPath(joinPath(Buffer.from(backupTree), write.rel));
-        const when = stage === 'staged' ? ' (as copied for the restore)' : '';
-        throw new RecoveryError('failure', `the backup copy of ${name} does not match its manifest${when}: the backup is damaged`, 'upgrade-recovery verify --data');
-      }
+  // One at a time: hashing reads synchronously (src/tree/hashFile.ts), so parallel calls would
+  // only interleave on the same thread.
+  for (const write of checkedWrites(writes)) {
+    const copy = joinPath(Buffer.from(dir), write.rel);
+    const sha256 = await hashCopy(host, copy, write, (bytes) => progress.add(0, bytes));
+    progress.add(1, 0);
+    if (sha256 !== write.sha256) {
+      const name = displayPath(joinPath(Buffer.from(backupTree), write.rel));
+      const when = stage === 'staged' ? ' (as copied for the restore)' : '';
+      throw new RecoveryError('failure', `the backup copy of ${name} does not match its manifest${when}: the backup is damaged`, 'upgrade-recovery verify --data');
     }
-  };
-  await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+  }
   progress.finish();
 }
 
@@ -92,7 +87,7 @@ export async function checkCopies(
 async function hashCopy(host: Host, copy: Buffer, write: PlannedWrite, onBytes: (n: number) => void): Promise<string> {
   let stat;
   try {
-    stat = await host.fs.lstat(copy);
+    stat = host.fs.sync.lstatSync(copy);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw new RecoveryError('failure', `cannot read ${displayPath(copy)}: ${(error as Error).message}`);

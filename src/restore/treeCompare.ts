@@ -19,6 +19,8 @@ export interface LiveFacts {
   rdev: number;
   xattrs: Record<string, string>;
   target?: Buffer;
+  /** `dev:ino:ctimeNs`, compared with the identity the backup recorded (see the manifest schema). */
+  identity: string;
 }
 
 export type Verdict =
@@ -45,6 +47,8 @@ export function compareEntry(recorded: ManifestEntry, live: LiveFacts, options: 
       if (!options.grouped && live.nlink > 1) return { action: 'write', reason: 'hard-linked to another file' };
       // A later name of an inode has the content of the first one, which is checked instead.
       if (recorded.type === 'hardlink') return metadataVerdict;
+      // Not written, chmod'ed, relabelled or replaced since the backup copied it: no need to read it.
+      if (recorded.identity !== undefined && recorded.identity === live.identity && recorded.mtimeNs === live.mtimeNs) return metadataVerdict;
       // A changed mtime says nothing about the content; equal metadata does not prove it either.
       if (recorded.mtimeNs !== live.mtimeNs || metadataEqual) return { action: 'hash', ifSame: metadataEqual ? 'none' : 'metadata' };
       return { action: 'metadata' };

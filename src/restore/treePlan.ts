@@ -4,7 +4,7 @@
 // read here at all; live files are hashed when their metadata cannot vouch for their content.
 import type { BigIntStats } from 'node:fs';
 import type { Host } from '../host/ports.js';
-import { statFields } from '../tree/describe.js';
+import { identityOf, statFields } from '../tree/describe.js';
 import type { EntryType, ManifestEntry } from '../manifest/schema.js';
 import { RecoveryError } from '../core/errors.js';
 import { readManifest } from '../manifest/reader.js';
@@ -208,7 +208,8 @@ class TreePlanner {
       nlink: Number(stat.nlink),
       rdev: Number(stat.rdev),
       xattrs,
-      ...(type === 'symlink' ? { target: await this.host.fs.readlink(entry.abs, { encoding: 'buffer' }) } : {}),
+      identity: identityOf(stat),
+      ...(type === 'symlink' ? { target: this.host.fs.sync.readlinkSync(entry.abs, { encoding: 'buffer' }) } : {}),
     };
   }
 

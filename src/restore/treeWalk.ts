@@ -7,6 +7,7 @@ import type { HostFs } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { compareBytes, displayPath, joinPath } from '../tree/pathBytes.js';
 import { ROOT_REL, type WalkEntry } from '../tree/walk.js';
+import { breathe } from '../tree/breathe.js';
 
 interface Frame {
   abs: Buffer;
@@ -35,11 +36,11 @@ export class LiveWalk {
     if (!this.started) {
       this.started = true;
       const abs = Buffer.from(this.root);
-      const stat = await lstatOrMissing(this.fs, abs);
+      const stat = lstatOrMissing(this.fs, abs);
       this.last = stat ? { rel: ROOT_REL, abs, stat } : undefined;
       return this.last;
     }
-    if (this.last?.stat.isDirectory() && !skipInside) await this.enter(this.last);
+    if (this.last?.stat.isDirectory() && !skipInside) this.enter(this.last);
     this.last = undefined;
     for (;;) {
       const frame = this.stack.at(-1);
@@ -52,17 +53,18 @@ export class LiveWalk {
       const rel = frame.rel.length === 0 ? Buffer.from(name) : joinPath(frame.rel, name);
       if (this.ignore(rel)) continue;
       const abs = joinPath(frame.abs, name);
-      const stat = await lstatOrMissing(this.fs, abs);
+      await breathe();
+      const stat = lstatOrMissing(this.fs, abs);
       if (!stat) continue;
       this.last = { rel, abs, stat };
       return this.last;
     }
   }
 
-  private async enter(dir: WalkEntry): Promise<void> {
+  private enter(dir: WalkEntry): void {
     let names: Buffer[];
     try {
-      names = await this.fs.readdir(dir.abs, { encoding: 'buffer' });
+      names = this.fs.sync.readdirSync(dir.abs, { encoding: 'buffer' });
     } catch (error) {
       throw new RecoveryError('failure', `cannot read directory ${displayPath(dir.abs)}: ${(error as Error).message}`);
     }
@@ -75,9 +77,9 @@ export class LiveWalk {
  * undefined when the path is not there (a missing root, or a name gone since its directory was
  * read): the merge then treats it as missing, which is what it is.
  */
-async function lstatOrMissing(fs: HostFs, abs: Buffer): Promise<BigIntStats | undefined> {
+function lstatOrMissing(fs: HostFs, abs: Buffer): BigIntStats | undefined {
   try {
-    return await fs.lstat(abs, { bigint: true });
+    return fs.sync.lstatSync(abs, { bigint: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new RecoveryError('failure', `cannot stat ${displayPath(abs)}: ${(error as Error).message}`);

@@ -46,7 +46,7 @@ async function* describeWindow(
   const descriptions = window.map((entry, i) => baseDescription(entry, xattrs[i] ?? {}, firstPathOfInode));
   for (const [i, description] of descriptions.entries()) {
     if (description.type !== 'symlink') continue;
-    const target = await host.fs.readlink(window[i]!.abs, { encoding: 'buffer' });
+    const target = host.fs.sync.readlinkSync(window[i]!.abs, { encoding: 'buffer' });
     Object.assign(description, pathField('target', target));
   }
   if (options.hash) {
@@ -95,6 +95,11 @@ export function statFields(stat: BigIntStats) {
     size: type === 'file' || type === 'symlink' ? Number(stat.size) : 0,
     mtimeNs: stat.mtimeNs.toString(),
   };
+}
+
+/** `dev:ino:ctimeNs`: what a file is, in the manifest's `identity` field. */
+export function identityOf(stat: BigIntStats): string {
+  return `${stat.dev}:${stat.ino}:${stat.ctimeNs}`;
 }
 
 /** The manifest's type for what lstat saw (a hard link is decided from inode numbers, not here). */

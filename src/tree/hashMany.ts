@@ -1,9 +1,7 @@
-// Hashes several files at once: enough to overlap reading and hashing of small files, few enough
-// to keep memory flat. Used wherever a batch of files is checked against the manifest.
+// Hashes a batch of files, one after the other: reads are synchronous (src/tree/hashFile.ts), so
+// running several at once would only interleave them on the same thread.
 import type { HostFs } from '../host/ports.js';
 import { hashFile } from './hashFile.js';
-
-export const HASH_CONCURRENCY = 4;
 
 /** Calls `done(index, sha256)` for each path, with `onProgress` as bytes and files are read. */
 export async function hashMany(
@@ -12,14 +10,9 @@ export async function hashMany(
   done: (index: number, sha256: string) => void,
   onProgress?: (delta: { files: number; bytes: number }) => void,
 ): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < paths.length) {
-      const index = next++;
-      const sha256 = await hashFile(fs, paths[index]!, (bytes) => onProgress?.({ files: 0, bytes }));
-      onProgress?.({ files: 1, bytes: 0 });
-      done(index, sha256);
-    }
-  };
-  await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+  const onBytes = onProgress ? (bytes: number) => onProgress({ files: 0, bytes }) : undefined;
+  for (const [index, path] of paths.entries()) {
+    done(index, await hashFile(fs, path, onBytes));
+    onProgress?.({ files: 1, bytes: 0 });
+  }
 }

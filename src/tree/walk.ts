@@ -5,6 +5,7 @@ import type { BigIntStats } from 'node:fs';
 import type { HostFs } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { compareBytes, displayPath, joinPath } from './pathBytes.js';
+import { breathe } from './breathe.js';
 
 export interface WalkEntry {
   /** Path relative to the walked root; '.' for the root itself. */
@@ -17,7 +18,7 @@ export const ROOT_REL = Buffer.from('.');
 
 export async function* walkTree(fs: HostFs, root: string): AsyncGenerator<WalkEntry> {
   const rootAbs = Buffer.from(root);
-  const rootStat = await lstatOrFail(fs, rootAbs);
+  const rootStat = lstatOrFail(fs, rootAbs);
   yield { rel: ROOT_REL, abs: rootAbs, stat: rootStat };
   if (rootStat.isDirectory()) yield* walkChildren(fs, rootAbs, Buffer.alloc(0));
 }
@@ -25,7 +26,7 @@ export async function* walkTree(fs: HostFs, root: string): AsyncGenerator<WalkEn
 async function* walkChildren(fs: HostFs, dirAbs: Buffer, dirRel: Buffer): AsyncGenerator<WalkEntry> {
   let names: Buffer[];
   try {
-    names = await fs.readdir(dirAbs, { encoding: 'buffer' });
+    names = fs.sync.readdirSync(dirAbs, { encoding: 'buffer' });
   } catch (error) {
     // The old tool's size estimate skipped unreadable directories silently; we stop and say which.
     throw new RecoveryError('failure', `cannot read directory ${displayPath(dirAbs)}: ${(error as Error).message}`);
@@ -34,15 +35,16 @@ async function* walkChildren(fs: HostFs, dirAbs: Buffer, dirRel: Buffer): AsyncG
   for (const name of names) {
     const abs = joinPath(dirAbs, name);
     const rel = joinPath(dirRel, name);
-    const stat = await lstatOrFail(fs, abs);
+    const stat = lstatOrFail(fs, abs);
     yield { rel, abs, stat };
     if (stat.isDirectory()) yield* walkChildren(fs, abs, rel);
+    await breathe();
   }
 }
 
-async function lstatOrFail(fs: HostFs, abs: Buffer): Promise<BigIntStats> {
+function lstatOrFail(fs: HostFs, abs: Buffer): BigIntStats {
   try {
-    return await fs.lstat(abs, { bigint: true });
+    return fs.sync.lstatSync(abs, { bigint: true });
   } catch (error) {
     throw new RecoveryError('failure', `cannot stat ${displayPath(abs)}: ${(error as Error).message}`);
   }

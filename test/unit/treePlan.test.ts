@@ -15,7 +15,7 @@ function recorded(extra: Partial<ManifestEntry> = {}): ManifestEntry {
 }
 
 function live(extra: Partial<LiveFacts> = {}): LiveFacts {
-  return { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 10, mtimeNs: '1000', nlink: 1, rdev: 0, xattrs: {}, ...extra };
+  return { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 10, mtimeNs: '1000', nlink: 1, rdev: 0, xattrs: {}, identity: '2049:77:900', ...extra };
 }
 
 const alone = { grouped: false };
@@ -30,6 +30,18 @@ describe('compareEntry', () => {
     expect(verdict).toEqual({ action: 'hash', ifSame: 'metadata' });
     expect(afterHash(verdict as Extract<typeof verdict, { action: 'hash' }>, recorded(), SHA)).toEqual({ action: 'metadata' });
     expect(afterHash(verdict as Extract<typeof verdict, { action: 'hash' }>, recorded(), 'b'.repeat(64))).toMatchObject({ action: 'write' });
+  });
+
+  it('trusts the content, unread, of a file whose identity (dev:ino:ctime) is the one the backup recorded', () => {
+    const vouched = recorded({ identity: '2049:77:900' });
+    expect(compareEntry(vouched, live(), alone)).toEqual({ action: 'none' });
+    // Another inode, or the same one changed since (ctime moved): read it.
+    expect(compareEntry(vouched, live({ identity: '2049:78:900' }), alone)).toEqual({ action: 'hash', ifSame: 'none' });
+    expect(compareEntry(vouched, live({ identity: '2049:77:901' }), alone)).toEqual({ action: 'hash', ifSame: 'none' });
+    expect(compareEntry(vouched, live({ identity: '2050:77:900' }), alone)).toEqual({ action: 'hash', ifSame: 'none' });
+    // The size or the mtime moved (a clock set back could repeat a ctime): never trusted.
+    expect(compareEntry(vouched, live({ size: 11 }), alone)).toMatchObject({ action: 'write' });
+    expect(compareEntry(vouched, live({ mtimeNs: '2000' }), alone)).toEqual({ action: 'hash', ifSame: 'metadata' });
   });
 
   it('trusts the content when only mode, owner or xattrs differ at the same size and mtime', () => {
