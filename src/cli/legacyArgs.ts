@@ -1,7 +1,7 @@
 // The old upgrade-recovery.sh took flags without a subcommand. Map them onto ours so the
 // documented procedure still works word for word. Pure: tested as a table.
 
-const SUBCOMMANDS = new Set(['backup', 'restore', 'status', 'verify', 'help']);
+const SUBCOMMANDS = new Set(['backup', 'restore', 'status', 'verify', 'launch', 'rollback', 'help']);
 
 export function translateLegacyArgs(argv: readonly string[]): string[] {
   const first = argv[0];

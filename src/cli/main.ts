@@ -14,6 +14,8 @@ import { backupCommand, DEFAULT_MARGIN_GIB, parseSpaceMargin } from './commands/
 import { verifyCommand } from './commands/verify.js';
 import { restoreCommand } from './commands/restore.js';
 import { statusCommand } from './commands/status.js';
+import { rollbackCommand, terminalConfirm } from './commands/rollback.js';
+import { launchCommand } from './commands/launch.js';
 import { OLD_TIMEOUTS } from '../restore/context.js';
 
 interface CommonFlags {
@@ -28,9 +30,11 @@ Examples:
   upgrade-recovery backup --root /host --json     from a container with the host at /host
   upgrade-recovery verify --data                  check every byte of the backup
   upgrade-recovery status                         the backup and the restore under way, and what to run next
+  upgrade-recovery rollback                       which OS rollback the node needs before a restore (--apply does it)
   upgrade-recovery restore --dry-run              what a restore would change, changing nothing
   upgrade-recovery restore                        restore the files, then: systemctl reboot
   upgrade-recovery restore --resume               after the reboot (or a crash): the rest of the restore
+  upgrade-recovery launch                         TALM's backup Job, with the node's root at /host
   upgrade-recovery --take-backup --dir /var/recovery   the old script's flags still work
   upgrade-recovery.sh --resume                     (the old name, in the backup dir)
 
@@ -129,6 +133,28 @@ export async function runMain(argv: readonly string[]): Promise<number> {
   withCommonFlags(program.command('status'))
     .description('The backup (when, what, verified?) and the restore under way, with the next command to run')
     .action(run((flags, out) => statusCommand(realHost(flags.root), out, backupDir(flags))));
+
+  program
+    .command('rollback')
+    .description('Which OS rollback the node needs before a restore (runbook table), and with --apply, doing it (the node reboots)')
+    .option('--root <dir>', "where the node's filesystem is", '/')
+    .option('--apply', 'run the commands (undeploy, then rpm-ostree rollback -r)', false)
+    .option('--yes', 'do not ask for confirmation (required with --apply when not on a terminal)', false)
+    .option('--json', 'JSON lines on stdout instead of text', false)
+    .action(run((flags, out) => rollbackCommand(realHost(flags.root), out, { apply: Boolean(flags.apply), yes: Boolean(flags.yes) }, terminalConfirm())));
+
+  // TALM's backup Job: handles its own output (a last JSON line always) and its exit code.
+  program
+    .command('launch')
+    .description("The backup Job's entry point: the node's root at --host-root, its commands run chrooted into it")
+    .option('--host-root <dir>', "where the node's root is mounted", '/host')
+    .option('--dir <dir>', 'the backup dir (default: <host-root>/var/recovery)')
+    .option('--json', 'JSON lines on stdout instead of text', false)
+    .option('--no-chroot', "run the node's commands from PATH with --root semantics (a sandbox root)")
+    .addOption(new Option('--space-margin <GiB>', 'free space to keep beyond the estimated size').default(DEFAULT_MARGIN_GIB).argParser(parseNumberOption))
+    .action(async (flags: { hostRoot: string; dir?: string; json: boolean; chroot: boolean; spaceMargin: number }) => {
+      outcome = await launchCommand({ ...flags, spaceMargin: parseSpaceMargin(String(flags.spaceMargin)) }, isSea() ? process.execPath : undefined);
+    });
 
   try {
     await program.parseAsync(translateLegacyArgs(argv), { from: 'user' });

@@ -5,6 +5,7 @@ import { TextReporter } from '../ui/textReporter.js';
 import { JsonReporter } from '../ui/jsonReporter.js';
 import { SyslogSink } from '../ui/syslog.js';
 import { execaRunner } from '../host/real.js';
+import type { CommandRunner } from '../host/ports.js';
 
 export interface Output {
   reporter: Reporter;
@@ -13,8 +14,9 @@ export interface Output {
   close(): Promise<void>;
 }
 
-export function createOutput(json: boolean): Output {
-  const syslog = new SyslogSink(execaRunner);
+/** `runner` runs `logger`: launch passes its chroot runner, so lines reach the node's journal. */
+export function createOutput(json: boolean, runner: CommandRunner = execaRunner): Output {
+  const syslog = new SyslogSink(runner);
   const now = () => new Date();
   if (json) {
     const reporter = new JsonReporter((line) => process.stdout.write(line), now, (line) => syslog.log(line));

@@ -4,7 +4,8 @@
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
-import { readDeployments } from '../backup/ostreePin.js';
+import { readDeploymentStatus } from '../ostree/deployments.js';
+import { planInOneLine, planRollback } from '../ostree/rollbackPlan.js';
 import type { GenerationPaths } from '../backup/layout.js';
 import type { BackupSummary } from '../backup/summary.js';
 import { verifyBackup } from '../verify/verifyBackup.js';
@@ -58,23 +59,25 @@ async function checkBackupWhole(host: Host, reporter: Reporter, options: Restore
   );
 }
 
-async function checkPinnedDeployment(host: Host, reporter: Reporter, force: boolean): Promise<void> {
-  const deployments = await readDeployments(host);
-  const booted = deployments.find((d) => d.booted) ?? deployments[0];
-  if (!booted) throw new RecoveryError('precondition', 'ostree admin status lists no deployment');
-  if (!deployments.some((d) => d.booted)) reporter.warn('no deployment is marked booted; checking deployment 0, as the backup did');
-  if (booted.pinned) return;
-  const message = `the booted OS deployment ${booted.checksum.slice(0, 12)}.${booted.serial} is not pinned: the node still runs the upgraded OS`;
+export async function checkPinnedDeployment(host: Host, reporter: Reporter, force: boolean): Promise<void> {
+  // The same reading and the same decision as `upgrade-recovery rollback`, so the refusal names
+  // exactly what that command would do.
+  const status = await readDeploymentStatus(host, reporter);
+  const plan = planRollback(status.deployments);
+  if (plan.bootedAssumed && plan.kind !== 'blocked') reporter.warn('no deployment is marked booted; checking deployment 0, as the backup did');
+  if (plan.kind === 'none') return;
+  const message = plan.kind === 'blocked' ? plan.summary : `the OS is not ready for a restore: ${plan.summary}`;
   if (force) {
     reporter.warn(`${message}; going on because of --force`);
     return;
   }
-  const rollbackTarget = deployments.find((d) => d.flags.includes('rollback'));
+  if (plan.kind === 'blocked') {
+    throw new RecoveryError('precondition', message, 'ostree admin status to see the deployments; roll back by hand, or restore anyway with --force');
+  }
+  const steps = planInOneLine(plan, host.root.ostreeSysrootArgs());
   throw new RecoveryError(
     'precondition',
-    `${message}; roll the OS back to the pinned deployment before restoring`,
-    rollbackTarget?.pinned
-      ? 'rpm-ostree rollback -r (the node reboots), then run the restore again'
-      : 'ostree admin undeploy the unpinned standby deployments until the pinned one is the rollback target, then rpm-ostree rollback -r',
+    `${message}; ${plan.kind === 'discard-pending' ? 'the restore reboots, so remove it' : 'roll the OS back to the pinned deployment'} before restoring`,
+    `${steps}${plan.reboots ? ' (the node reboots)' : ''}, then run the restore again; or: upgrade-recovery rollback --apply${host.root.isHostRoot ? '' : ` --root ${host.root.dir}`}`,
   );
 }

@@ -13,6 +13,7 @@ describe('translateLegacyArgs (the old upgrade-recovery.sh flags)', () => {
     [['--force'], ['restore', '--force']],
     [['backup', '--root', '/host'], ['backup', '--root', '/host']],
     [['verify', '--data'], ['verify', '--data']],
+    [['rollback', '--apply', '--yes'], ['rollback', '--apply', '--yes']],
     [['--version'], ['--version']],
     [['--help'], ['--help']],
   ])('%j -> %j', (argv, expected) => {
