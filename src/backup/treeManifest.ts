@@ -2,7 +2,7 @@
 // live source, which may have moved on), and returns its record for backup.json.
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
-import { describeTree, identityOf, type EntryDescription } from '../tree/describe.js';
+import { describeTree, identityOf, typeOfStat, type EntryDescription } from '../tree/describe.js';
 import { hashFile } from '../tree/hashFile.js';
 import { joinPath } from '../tree/pathBytes.js';
 import { ManifestWriter } from '../manifest/writer.js';
@@ -47,7 +47,7 @@ export async function writeTreeManifest(
         reporter.progress({ component, activity: 'hash', ...progress, totalFiles: expected.files, totalBytes: expected.bytes });
       },
     })) {
-      if (sourceDir && description.type === 'file') {
+      if (sourceDir) {
         const identity = sourceIdentity(host, joinPath(sourceDir, rel), description, unchangedBefore);
         if (identity) description.identity = identity;
       }
@@ -68,9 +68,10 @@ export async function writeTreeManifest(
 }
 
 /**
- * The node's file's identity, looked at after the copy ended: when it has not changed since before
- * the copy started (its ctime says so, and any write, chmod, chown, relabel or rename moves ctime),
- * the copy holds exactly what it holds now, and so does the manifest line.
+ * The node's entry's identity, looked at after the copy ended: when it has not changed since before
+ * the copy started (its ctime says so: any write, chmod, chown, relabel, link, rename, or entry
+ * added to or removed from a directory moves it), the copy holds exactly what it holds now, and
+ * so does the manifest line.
  */
 function sourceIdentity(host: Host, sourcePath: Buffer, copied: EntryDescription, unchangedBefore: bigint): string | undefined {
   let stat;
@@ -80,9 +81,9 @@ function sourceIdentity(host: Host, sourcePath: Buffer, copied: EntryDescription
     return undefined;
   }
   const same =
-    stat.isFile() &&
+    typeOfStat(stat) === (copied.type === 'hardlink' ? 'file' : copied.type) &&
     stat.ctimeNs < unchangedBefore &&
-    Number(stat.size) === copied.size &&
+    (stat.isFile() || stat.isSymbolicLink() ? Number(stat.size) : 0) === copied.size &&
     stat.mtimeNs.toString() === copied.mtimeNs &&
     Number(stat.mode & 0o7777n) === copied.mode &&
     Number(stat.uid) === copied.uid &&

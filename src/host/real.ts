@@ -2,7 +2,6 @@
 import * as fsPromises from 'node:fs/promises';
 import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { execa } from 'execa';
-import * as tar from 'tar';
 import { gzipSync } from 'node:zlib';
 import type { Archiver, Clock, CommandRunner, Host, HostFs, ProcessTable } from './ports.js';
 import { NodeRoot } from './nodeRoot.js';
@@ -57,16 +56,23 @@ export const realProcesses: ProcessTable = {
   },
 };
 
+// node-tar is loaded when an archive is made or read: most runs never do, and loading it costs
+// megabytes of memory for the whole run.
+const loadTar = () => import('tar');
+
 export const nodeTarArchiver: Archiver = {
   async createTarGz(file, cwd, paths) {
+    const tar = await loadTar();
     // node-tar refuses an empty list; an empty archive is two zero blocks, gzipped.
     if (paths.length === 0) return fsPromises.writeFile(file, gzipSync(Buffer.alloc(1024)));
     await tar.create({ gzip: true, file, cwd, portable: false }, [...paths]);
   },
   async extract(file, cwd) {
+    const tar = await loadTar();
     await tar.extract({ file, cwd, preserveOwner: true, preservePaths: false, unlink: true });
   },
   async list(file) {
+    const tar = await loadTar();
     const paths: string[] = [];
     await tar.list({ file, onReadEntry: (entry) => void paths.push(entry.path) });
     return paths;

@@ -43,9 +43,10 @@ export const manifestEntrySchema = z
     /** Extended attributes, values base64 (security.selinux, system.posix_acl_access, user.*...). */
     xattrs: z.record(z.string(), z.string()).optional(),
     /**
-     * `dev:ino:ctimeNs` of the node's own file, recorded when it did not change while it was copied
-     * (git's index idea): a live file with the same identity has not been touched since, so a
-     * restore knows its content without reading it. Absent when that could not be vouched for.
+     * `dev:ino:ctimeNs` of the node's own entry, recorded when it did not change while it was
+     * copied (git's index idea): a live entry with the same identity has not been touched since
+     * (content, owner, mode, xattrs), so a restore knows it is right without reading it. Absent
+     * when that could not be vouched for.
      */
     identity: z.string().regex(/^\d+:\d+:-?\d+$/, 'dev:ino:ctimeNs').optional(),
   })

@@ -1,6 +1,7 @@
 // Makes a live tree identical to its backup following a plan from planTreeRestore:
-//   1. check the backup copy of every file to write against the manifest (nothing touched yet);
-//   2. stage those entries from the backup inside the tree (one rsync), and check the staged bytes;
+//   1. (nothing to do before staging: the backup's bytes are checked where they are used, below)
+//   2. stage the entries to write from the backup inside the tree (one rsync), and check the staged
+//      bytes against the manifest (a mismatch is then blamed on the backup or on the copy);
 //   3. rename each staged entry over its live path (missing directories made first);
 //   4. delete what the backup does not have;
 //   5. set owners, modes, labels, ACLs and times where they differ, and on changed directories;
@@ -44,7 +45,6 @@ export async function applyTreeRestore(
     reporter.warn(`${count} of ${component} left unlike the backup because an excluded path is inside (first: ${displayPath(plan.blocked[0]!)})`);
   }
 
-  await checkCopies(host, input.backupTree, input.backupTree, plan.writes, 'backup', hashProgress(host, reporter, component, plan));
   await ensureRoot(host, input.liveTree);
   // A killed apply's leftovers go first: they must not be taken for this run's staged entries.
   await staging.remove();
@@ -93,7 +93,7 @@ export async function stageWrites(host: Host, input: TreePlanInput, plan: TreePl
     onEntry: (bytes) => copied.add(1, bytes),
   });
   copied.finish();
-  await checkCopies(host, staging.tree, input.backupTree, entries, 'staged', hashProgress(host, reporter, component, plan));
+  await checkCopies(host, staging.tree, input.backupTree, entries, hashProgress(host, reporter, component, plan));
 }
 
 /** Cleanup after a failure: the failure is what the operator must read, a cleanup problem is a warning. */

@@ -1,6 +1,5 @@
-// The two content checks of a restore. Before anything changes: the backup copy of every file to
-// write must hash to its manifest line (a damaged backup must not replace a working file). After
-// staging: the staged copy must too, since those are the bytes that take the live file's place.
+// The content check of a restore: every staged copy must hash to its manifest line before it takes
+// a live file's place (a damaged backup, or a copy damaged on its way, never replaces a working file).
 import type { Clock, Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
@@ -57,15 +56,16 @@ export function checkedWrites(writes: readonly PlannedWrite[]): PlannedWrite[] {
 }
 
 /**
- * Hashes `<dir>/<rel>` of every checked write and throws, naming the backup's path, at the first
- * that differs from its manifest line. `stage` says which copy was read, for the message.
+ * Hashes the staged copy (`<dir>/<rel>`) of every checked write, the bytes that will take the live
+ * files' places, and throws at the first that differs from its manifest line. Reading the backup
+ * copy first as well would read every written byte twice for nothing: a staged copy that is wrong
+ * never goes further. Only then is the backup's own copy hashed, to say where the damage is.
  */
 export async function checkCopies(
   host: Host,
   dir: string,
   backupTree: string,
   writes: readonly PlannedWrite[],
-  stage: 'backup' | 'staged',
   progress: RestoreProgress,
 ): Promise<void> {
   // One at a time: hashing reads synchronously (src/tree/hashFile.ts), so parallel calls would
@@ -74,11 +74,11 @@ export async function checkCopies(
     const copy = joinPath(Buffer.from(dir), write.rel);
     const sha256 = await hashCopy(host, copy, write, (bytes) => progress.add(0, bytes));
     progress.add(1, 0);
-    if (sha256 !== write.sha256) {
-      const name = displayPath(joinPath(Buffer.from(backupTree), write.rel));
-      const when = stage === 'staged' ? ' (as copied for the restore)' : '';
-      throw new RecoveryError('failure', `the backup copy of ${name} does not match its manifest${when}: the backup is damaged`, 'upgrade-recovery verify --data');
-    }
+    if (sha256 === write.sha256) continue;
+    const original = joinPath(Buffer.from(backupTree), write.rel);
+    const backupIsRight = (await hashCopy(host, original, write, () => undefined)) === write.sha256;
+    const when = backupIsRight ? ' (as copied for the restore)' : '';
+    throw new RecoveryError('failure', `the backup copy of ${displayPath(original)} does not match its manifest${when}: the backup is damaged`, 'upgrade-recovery verify --data');
   }
   progress.finish();
 }

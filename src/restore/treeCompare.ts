@@ -47,8 +47,6 @@ export function compareEntry(recorded: ManifestEntry, live: LiveFacts, options: 
       if (!options.grouped && live.nlink > 1) return { action: 'write', reason: 'hard-linked to another file' };
       // A later name of an inode has the content of the first one, which is checked instead.
       if (recorded.type === 'hardlink') return metadataVerdict;
-      // Not written, chmod'ed, relabelled or replaced since the backup copied it: no need to read it.
-      if (recorded.identity !== undefined && recorded.identity === live.identity && recorded.mtimeNs === live.mtimeNs) return metadataVerdict;
       // A changed mtime says nothing about the content; equal metadata does not prove it either.
       if (recorded.mtimeNs !== live.mtimeNs || metadataEqual) return { action: 'hash', ifSame: metadataEqual ? 'none' : 'metadata' };
       return { action: 'metadata' };
@@ -63,6 +61,22 @@ export function compareEntry(recorded: ManifestEntry, live: LiveFacts, options: 
     default:
       return metadataVerdict;
   }
+}
+
+/**
+ * The live entry is the very one the backup recorded, unchanged since (same `dev:ino:ctimeNs`, see
+ * the manifest schema): its content, owner, mode and xattrs are the backup's, so it needs neither
+ * getfattr nor a hash. A file also linked outside its group is still compared: it gets its own inode.
+ */
+export function untouchedSinceBackup(
+  recorded: ManifestEntry,
+  live: Pick<LiveFacts, 'type' | 'identity' | 'mtimeNs' | 'nlink'>,
+  options: CompareOptions,
+): boolean {
+  if (recorded.identity === undefined || recorded.identity !== live.identity) return false;
+  if (!options.grouped && live.type === 'file' && live.nlink > 1) return false;
+  // The mtime too: a clock set back could give a changed entry its old ctime, never both.
+  return kindOf(recorded.type) === live.type && recorded.mtimeNs === live.mtimeNs;
 }
 
 /** The settled verdict once a content hash is known. */

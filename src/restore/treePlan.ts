@@ -4,14 +4,14 @@
 // read here at all; live files are hashed when their metadata cannot vouch for their content.
 import type { BigIntStats } from 'node:fs';
 import type { Host } from '../host/ports.js';
-import { identityOf, statFields } from '../tree/describe.js';
+import { identityOf, statFields, typeOfStat } from '../tree/describe.js';
 import type { EntryType, ManifestEntry } from '../manifest/schema.js';
 import { RecoveryError } from '../core/errors.js';
 import { readManifest } from '../manifest/reader.js';
 import { hashMany } from '../tree/hashMany.js';
 import { readXattrs, XATTR_BATCH, type Xattrs } from '../tree/xattrs.js';
 import { compareWalkOrder, ROOT_REL, type WalkEntry } from '../tree/walk.js';
-import { afterHash, compareEntry, entryPath, Exclusions, kindOf, parentOf, type LiveFacts, type Verdict } from './treeCompare.js';
+import { afterHash, compareEntry, entryPath, Exclusions, kindOf, parentOf, untouchedSinceBackup, type LiveFacts, type Verdict } from './treeCompare.js';
 import { LinkGroups, readLinkGroupSizes, type LinkGroupMember, type SettledGroup } from './treeLinkGroups.js';
 import { isStagingPath } from './treeStaging.js';
 import { LiveWalk } from './treeWalk.js';
@@ -150,6 +150,14 @@ class TreePlanner {
       // Writing the backup's file here would delete an excluded path: like rsync, keep the directory.
       this.plan.blocked.push(rel);
       if (group) this.addToGroup(group, { ...leftAlone });
+      this.live = await this.walk.next();
+      return;
+    }
+    const { stat } = live;
+    const seen = { type: typeOfStat(stat), identity: identityOf(stat), mtimeNs: stat.mtimeNs.toString(), nlink: Number(stat.nlink) };
+    if (untouchedSinceBackup(recorded, seen, { grouped: group !== undefined })) {
+      // Neither getfattr nor a hash: nothing about it has changed since the backup copied it.
+      this.decide(rel, recorded, group, { action: 'none' }, live.stat);
       this.live = await this.walk.next();
       return;
     }

@@ -271,3 +271,76 @@ describe('a backup dir left by the old tool', () => {
     }
   });
 });
+
+// The identity index: entries unchanged since the backup are known without reading them.
+describe('what a backup vouches for, and what a restore then reads', () => {
+  let node: TestNode;
+  let generation: string;
+  const opened: string[] = [];
+  const counting = () => {
+    const host = realHost(node.root);
+    const sync = host.fs.sync;
+    const openSync = ((file: Buffer | string, flags: string | number, mode?: number) => {
+      opened.push(String(file));
+      return sync.openSync(file, flags, mode);
+    }) as typeof sync.openSync;
+    host.fs = { ...host.fs, sync: { ...sync, openSync } };
+    return host;
+  };
+  const plan = async () => {
+    opened.length = 0;
+    const { planTreeRestore } = await import('../../src/restore/treePlan.js');
+    return planTreeRestore(counting(), {
+      backupTree: path.join(generation, 'etc'),
+      manifest: path.join(generation, 'manifests/etc.jsonl'),
+      liveTree: path.join(node.root, 'etc'),
+      excluded: ['kubernetes/manifests', '.updated'],
+    });
+  };
+
+  beforeAll(async () => {
+    node = await makeTestNode({ seed: 17, smallFiles: 300, pods: 2 });
+    writeFileSync(path.join(node.root, 'etc/changed-during-backup.conf'), 'x');
+    // What changed in the last 2 s before the copy is not vouched for; the rest of the node is older.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    writeFileSync(path.join(node.root, 'etc/changed-during-backup.conf'), 'y');
+    await runBackup(realHost(node.root), new RecordingReporter(), options(node));
+    generation = currentGeneration(node.backupDir);
+  });
+  afterAll(() => node?.cleanup());
+
+  it('records the identity of entries unchanged since before the copy, and not of one changed just before', async () => {
+    const entries = await manifestEntries(path.join(generation, 'manifests/etc.jsonl'));
+    const recent = entries.find((e) => e.path === 'changed-during-backup.conf')!;
+    expect(recent.identity).toBeUndefined();
+    const passwd = entries.find((e) => e.path === 'passwd')!;
+    const live = statSync(path.join(node.root, 'etc/passwd'), { bigint: true });
+    expect(passwd.identity).toBe(`${live.dev}:${live.ino}:${live.ctimeNs}`);
+    expect(entries.filter((e) => e.identity !== undefined).length).toBeGreaterThan(entries.length * 0.9);
+  });
+
+  it('plans a restore of the unchanged tree without opening a single live file', async () => {
+    const unchanged = await plan();
+    expect(unchanged.writes.length + unchanged.metadata.length + unchanged.removals.length).toBe(0);
+    // Only the entry the backup could not vouch for is read.
+    expect(opened.filter((p) => p.startsWith(path.join(node.root, 'etc')))).toEqual([path.join(node.root, 'etc/changed-during-backup.conf')]);
+  });
+
+  it('reads, and rewrites, a file changed behind the same size and mtime; reads but keeps one only chmod-ed back', async () => {
+    const sneaky = path.join(node.root, 'etc/passwd');
+    const bytes = readFileSync(sneaky);
+    bytes[0] = bytes[0]! ^ 1;
+    writeFileSync(sneaky, bytes);
+    await execa('touch', ['-h', '-r', path.join(generation, 'etc/passwd'), sneaky]);
+    const group = path.join(node.root, 'etc/sudoers');
+    chmodSync(group, 0o600);
+    chmodSync(group, statSync(path.join(generation, 'etc/sudoers')).mode & 0o7777);
+
+    const changed = await plan();
+    expect(changed.writes.map((w) => String(w.rel))).toEqual(['passwd']);
+    expect(changed.metadata).toEqual([]);
+    expect(opened.filter((p) => p.startsWith(path.join(node.root, 'etc'))).sort()).toEqual(
+      [group, sneaky, path.join(node.root, 'etc/changed-during-backup.conf')].sort(),
+    );
+  });
+});

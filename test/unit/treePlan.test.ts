@@ -2,7 +2,7 @@
 // which paths exclusions cover, when a hard-link group is written whole, how a plan reads.
 import { describe, expect, it } from 'vitest';
 import type { ManifestEntry } from '../../src/manifest/schema.js';
-import { compareEntry, afterHash, Exclusions, groupNeedsRewrite, type LiveFacts } from '../../src/restore/treeCompare.js';
+import { compareEntry, afterHash, Exclusions, groupNeedsRewrite, untouchedSinceBackup, type LiveFacts } from '../../src/restore/treeCompare.js';
 import { describePlan, type TreePlan } from '../../src/restore/treePlan.js';
 import { isStagingPath } from '../../src/restore/treeStaging.js';
 import { LiveWalk } from '../../src/restore/treeWalk.js';
@@ -20,6 +20,29 @@ function live(extra: Partial<LiveFacts> = {}): LiveFacts {
 
 const alone = { grouped: false };
 
+describe('untouchedSinceBackup', () => {
+  it('vouches for an entry whose identity (dev:ino:ctime) and mtime are the ones the backup recorded', () => {
+    const vouched = recorded({ identity: '2049:77:900' });
+    expect(untouchedSinceBackup(vouched, live(), alone)).toBe(true);
+    const dir = recorded({ type: 'dir', size: 0, sha256: undefined, identity: '2049:77:900' });
+    expect(untouchedSinceBackup(dir, live({ type: 'dir', size: 0 }), alone)).toBe(true);
+  });
+
+  it('does not for another inode, a change since (ctime), another device, type or mtime, or no identity', () => {
+    const vouched = recorded({ identity: '2049:77:900' });
+    for (const identity of ['2049:78:900', '2049:77:901', '2050:77:900']) expect(untouchedSinceBackup(vouched, live({ identity }), alone)).toBe(false);
+    expect(untouchedSinceBackup(vouched, live({ mtimeNs: '2000' }), alone)).toBe(false);
+    expect(untouchedSinceBackup(vouched, live({ type: 'dir' }), alone)).toBe(false);
+    expect(untouchedSinceBackup(recorded(), live(), alone)).toBe(false);
+  });
+
+  it('still compares a file linked outside its hard-link group, so that it gets its own inode', () => {
+    const vouched = recorded({ identity: '2049:77:900' });
+    expect(untouchedSinceBackup(vouched, live({ nlink: 2 }), alone)).toBe(false);
+    expect(untouchedSinceBackup(vouched, live({ nlink: 2 }), { grouped: true })).toBe(true);
+  });
+});
+
 describe('compareEntry', () => {
   it('hashes a file whose metadata is all equal: equal metadata does not prove equal content', () => {
     expect(compareEntry(recorded(), live(), alone)).toEqual({ action: 'hash', ifSame: 'none' });
@@ -30,18 +53,6 @@ describe('compareEntry', () => {
     expect(verdict).toEqual({ action: 'hash', ifSame: 'metadata' });
     expect(afterHash(verdict as Extract<typeof verdict, { action: 'hash' }>, recorded(), SHA)).toEqual({ action: 'metadata' });
     expect(afterHash(verdict as Extract<typeof verdict, { action: 'hash' }>, recorded(), 'b'.repeat(64))).toMatchObject({ action: 'write' });
-  });
-
-  it('trusts the content, unread, of a file whose identity (dev:ino:ctime) is the one the backup recorded', () => {
-    const vouched = recorded({ identity: '2049:77:900' });
-    expect(compareEntry(vouched, live(), alone)).toEqual({ action: 'none' });
-    // Another inode, or the same one changed since (ctime moved): read it.
-    expect(compareEntry(vouched, live({ identity: '2049:78:900' }), alone)).toEqual({ action: 'hash', ifSame: 'none' });
-    expect(compareEntry(vouched, live({ identity: '2049:77:901' }), alone)).toEqual({ action: 'hash', ifSame: 'none' });
-    expect(compareEntry(vouched, live({ identity: '2050:77:900' }), alone)).toEqual({ action: 'hash', ifSame: 'none' });
-    // The size or the mtime moved (a clock set back could repeat a ctime): never trusted.
-    expect(compareEntry(vouched, live({ size: 11 }), alone)).toMatchObject({ action: 'write' });
-    expect(compareEntry(vouched, live({ mtimeNs: '2000' }), alone)).toEqual({ action: 'hash', ifSame: 'metadata' });
   });
 
   it('trusts the content when only mode, owner or xattrs differ at the same size and mtime', () => {
