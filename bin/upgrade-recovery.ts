@@ -1,6 +1,6 @@
 // Entry point of the single binary: tune the heap (src/cli/heapTuning.ts), then run the CLI.
 import { isSea } from 'node:sea';
-import { restoreEnvironment, smallHeapExec } from '../src/cli/heapTuning.js';
+import { keepHeapSmall, restoreEnvironment, smallHeapExec } from '../src/cli/heapTuning.js';
 
 const exec = smallHeapExec(process.execPath, process.argv, process.env, isSea());
 // Does not return when it works; where execve is refused, the CLI simply runs with default heap.
@@ -12,6 +12,7 @@ if (exec) {
   }
 }
 restoreEnvironment(process.env);
+keepHeapSmall((globalThis as { gc?: () => void }).gc, () => process.memoryUsage().heapUsed);
 
 // `upgrade-recovery --help | head` closes the pipe early: that is not an error worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
