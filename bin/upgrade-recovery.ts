@@ -12,7 +12,11 @@ if (exec) {
   }
 }
 restoreEnvironment(process.env);
-keepHeapSmall((globalThis as { gc?: () => void }).gc, () => process.memoryUsage().heapUsed);
+keepHeapSmall((globalThis as { gc?: () => void }).gc, () => {
+  // Buffers live outside the JS heap; garbage ones wait for a collection all the same.
+  const { heapUsed, external } = process.memoryUsage();
+  return heapUsed + external;
+});
 
 // `upgrade-recovery --help | head` closes the pipe early: that is not an error worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -15,6 +15,7 @@ import { afterHash, compareEntry, entryPath, Exclusions, kindOf, parentOf, untou
 import { LinkGroups, readLinkGroupSizes, type LinkGroupMember, type SettledGroup } from './treeLinkGroups.js';
 import { isStagingPath } from './treeStaging.js';
 import { LiveWalk } from './treeWalk.js';
+import { ownCopy } from '../tree/pathBytes.js';
 
 export { describePlan } from './treePlanText.js';
 
@@ -148,7 +149,7 @@ class TreePlanner {
     const replacesDir = live.stat.isDirectory() && kindOf(recorded.type) !== 'dir';
     if (replacesDir && this.exclusions.holdsExcluded(rel)) {
       // Writing the backup's file here would delete an excluded path: like rsync, keep the directory.
-      this.plan.blocked.push(rel);
+      this.plan.blocked.push(ownCopy(rel));
       if (group) this.addToGroup(group, { ...leftAlone });
       this.live = await this.walk.next();
       return;
@@ -172,11 +173,11 @@ class TreePlanner {
     const entry = this.live!;
     if (entry.stat.isDirectory() && this.exclusions.holdsExcluded(entry.rel)) {
       // It cannot go without the excluded path inside it; what else it holds still goes.
-      this.plan.blocked.push(entry.rel);
+      this.plan.blocked.push(ownCopy(entry.rel));
       this.live = await this.walk.next();
       return;
     }
-    this.plan.removals.push(entry.rel);
+    this.plan.removals.push(ownCopy(entry.rel));
     this.touch(parentOf(entry.rel));
     this.live = await this.walk.next(true);
   }
@@ -227,7 +228,7 @@ class TreePlanner {
       return;
     }
     this.addToGroup(group, {
-      rel,
+      rel: ownCopy(rel),
       recorded,
       verdict,
       excluded: false,
@@ -257,9 +258,9 @@ class TreePlanner {
   }
 
   private record(rel: Buffer, recorded: ManifestEntry, verdict: Verdict, sha256: string | undefined): void {
-    if (verdict.action === 'metadata') this.plan.metadata.push(rel);
+    if (verdict.action === 'metadata') this.plan.metadata.push(ownCopy(rel));
     if (verdict.action !== 'write') return;
-    const write: PlannedWrite = { rel, type: recorded.type, size: recorded.size, reason: verdict.reason };
+    const write: PlannedWrite = { rel: ownCopy(rel), type: recorded.type, size: recorded.size, reason: verdict.reason };
     if (sha256 && kindOf(recorded.type) === 'file') {
       write.sha256 = sha256;
       this.plan.bytes += recorded.size;
@@ -270,7 +271,8 @@ class TreePlanner {
   }
 
   private touch(dir: Buffer): void {
-    this.touched.set(dir.toString('latin1'), dir);
+    const key = dir.toString('latin1');
+    if (!this.touched.has(key)) this.touched.set(key, ownCopy(dir));
   }
 
   private finish(): TreePlan {
