@@ -49,10 +49,21 @@ export function compareBytes(a: Buffer, b: Buffer): number {
 /**
  * A copy of `bytes` in memory of its own. Small Buffers are cut from shared 8 KiB slabs, and one
  * that is kept pins its whole slab: a restore plan that kept 50,000 paths that way held 400 MB.
- * Whatever keeps a path for long (a plan, a map) keeps a copy made here.
+ * Whatever keeps a path for long (a plan, a map) keeps a copy made here: copies are packed one
+ * after the other into 64 KiB blocks that only such copies use, so kept paths cost their bytes.
  */
 export function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  if (bytes.length > KEPT_BLOCK / 4) return Buffer.from(Uint8Array.prototype.slice.call(bytes).buffer);
+  if (keptUsed + bytes.length > KEPT_BLOCK) {
+    keptBlock = Buffer.allocUnsafeSlow(KEPT_BLOCK);
+    keptUsed = 0;
+  }
+  const copy = keptBlock.subarray(keptUsed, keptUsed + bytes.length);
   bytes.copy(copy);
+  keptUsed += bytes.length;
   return copy;
 }
+
+const KEPT_BLOCK = 64 * 1024;
+let keptBlock = Buffer.allocUnsafeSlow(KEPT_BLOCK);
+let keptUsed = 0;
