@@ -24,7 +24,7 @@ export type HostFs = Pick<
   | 'chmod'
   | 'unlink'
   | 'link'
-> & { createReadStream: typeof fsSync.createReadStream; sync: HostFsSync };
+> & { sync: HostFsSync };
 
 /**
  * The synchronous calls the tree walks use. A walk of a million entries makes millions of small

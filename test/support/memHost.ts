@@ -7,7 +7,7 @@ import { NodeRoot } from '../../src/host/nodeRoot.js';
 export function memHost(files: Record<string, string> = {}, options: { pid?: number; alive?: (pid: number) => boolean } = {}) {
   const volume = Volume.fromJSON(files);
   const memfs = createFsFromVolume(volume);
-  const fs = { ...memfs.promises, createReadStream: memfs.createReadStream, sync: memfs } as unknown as HostFs;
+  const fs = { ...memfs.promises, sync: memfs } as unknown as HostFs;
   const calls: Array<{ command: string; args: readonly string[] }> = [];
   const runner: CommandRunner = {
     async run(command, args) {
