@@ -82,9 +82,9 @@ interface CopyUnderWay {
 function startCopy(context: StepContext, tree: (typeof TREE_COMPONENTS)[number]): CopyUnderWay {
   const { host, reporter, paths, estimate } = context;
   const startedAt = host.clock.now();
-  const done = (async () => {
-    await copyTree(host, reporter, tree.name, await resolveNodePath(host, tree.nodePath), paths.tree(tree.name), estimate.trees[tree.name as TreeName]);
-  })();
+  const done = resolveNodePath(host, tree.nodePath).then((source) =>
+    copyTree(host, reporter, tree.name, source, paths.tree(tree.name), estimate.trees[tree.name as TreeName]),
+  );
   // Awaited by the next step; until then a failure must not count as unhandled.
   done.catch(() => undefined);
   return { startedAt, done };

@@ -2,7 +2,7 @@
 // the status readers see, what the plan says, and what applying it leaves, checked with ostree's
 // own `admin status`. rpm-ostree is the stand-in (fixtures/standins), which works on the same
 // sysroot; without it on PATH the tool reads `ostree admin status`.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -16,18 +16,9 @@ import { applyRollback } from '../../src/ostree/applyRollback.js';
 import { pinBootedDeployment } from '../../src/backup/ostreePin.js';
 import { checkPinnedDeployment } from '../../src/restore/preconditions.js';
 import { STANDIN_BIN } from '../support/restoreRun.js';
-import { makeSysroot, type TestSysroot } from '../support/ostreeSysroot.js';
+import { sysrootsCleanedAfterEach, type TestSysroot } from '../support/ostreeSysroot.js';
 
-const made: TestSysroot[] = [];
-afterEach(async () => {
-  for (const s of made.splice(0)) await s.cleanup();
-});
-
-async function sysroot(...versions: string[]): Promise<TestSysroot> {
-  const s = await makeSysroot(versions);
-  made.push(s);
-  return s;
-}
+const sysroot = sysrootsCleanedAfterEach();
 
 /** The tool's host on that root; with the stand-ins (rpm-ostree among them) first on PATH or not. */
 function host(s: TestSysroot, rpmOstree: boolean): Host {

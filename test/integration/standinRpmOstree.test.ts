@@ -1,24 +1,15 @@
 // The rpm-ostree stand-in is a test part of its own: the rollback tests prove nothing unless it
 // shows the real sysroot as rpm-ostree would (`status --json`, checked with the tool's schema) and
 // reorders it the way `rpm-ostree rollback` does, so that ostree itself agrees afterwards.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseRpmOstreeStatus, rpmOstreeStatusSchema } from '../../src/ostree/status.js';
 import { STANDIN_BIN } from '../support/restoreRun.js';
-import { makeSysroot, type TestSysroot } from '../support/ostreeSysroot.js';
+import { sysrootsCleanedAfterEach, type TestSysroot } from '../support/ostreeSysroot.js';
 
-const made: TestSysroot[] = [];
-afterEach(async () => {
-  for (const s of made.splice(0)) await s.cleanup();
-});
-
-async function sysroot(...versions: string[]): Promise<TestSysroot> {
-  const s = await makeSysroot(versions);
-  made.push(s);
-  return s;
-}
+const sysroot = sysrootsCleanedAfterEach();
 
 async function rpmOstree(s: TestSysroot, args: string[], env: Record<string, string | undefined> = {}) {
   const run = await execa(path.join(STANDIN_BIN, 'rpm-ostree'), args, { reject: false, env: { ...s.env, ...env } });

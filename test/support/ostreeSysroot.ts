@@ -2,6 +2,7 @@
 // test asks for: what the sandbox node has (scripts/sandbox/sandboxNode.ts), and more on demand.
 // Nothing is booted in such a sysroot: the tests say which one "runs" through the rpm-ostree
 // stand-in's state (fixtures/standins/bin/lib/standin.py), or let deployment 0 be taken.
+import { afterEach } from 'vitest';
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -67,4 +68,20 @@ export async function makeSysroot(versions: string[]): Promise<TestSysroot> {
   };
   for (const version of versions) await self.deploy(version);
   return self;
+}
+
+/**
+ * For a test file: a maker of sysroots with the given versions deployed, each removed after the
+ * test that made it.
+ */
+export function sysrootsCleanedAfterEach(): (...versions: string[]) => Promise<TestSysroot> {
+  const made: TestSysroot[] = [];
+  afterEach(async () => {
+    for (const s of made.splice(0)) await s.cleanup();
+  });
+  return async (...versions) => {
+    const s = await makeSysroot(versions);
+    made.push(s);
+    return s;
+  };
 }
