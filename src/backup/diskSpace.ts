@@ -5,6 +5,7 @@ import { RecoveryError } from '../core/errors.js';
 import { resolveNodePath } from '../host/resolveNodePath.js';
 import { walkTree } from '../tree/walk.js';
 import { TREE_COMPONENTS, type TreeName } from './layout.js';
+import { CopyPlanBuilder, type CopyPlan } from './copyPlan.js';
 
 export const GiB = 1024 ** 3;
 export const DEFAULT_SPACE_MARGIN = 10 * GiB;
@@ -21,20 +22,23 @@ export interface TreeSize {
 
 export interface SpaceEstimate {
   trees: Record<TreeName, TreeSize>;
+  /** How each tree is cut for parallel copies: made by the same walk that measures it. */
+  copyPlans: Record<TreeName, CopyPlan>;
   staticPodResources: number;
   etcdDb: number;
   /** What the backup is expected to need. */
   total: number;
 }
 
-export async function measureTree(host: Host, dir: string): Promise<TreeSize> {
+export async function measureTree(host: Host, dir: string, plan?: CopyPlanBuilder): Promise<TreeSize> {
   const size: TreeSize = { entries: 0, files: 0, bytes: 0, allocated: 0 };
   try {
     await host.fs.lstat(dir);
   } catch {
     return size;
   }
-  for await (const { stat } of walkTree(host.fs, dir)) {
+  for await (const { rel, stat } of walkTree(host.fs, dir)) {
+    plan?.add(rel, stat);
     size.entries += 1;
     size.allocated += Number(stat.blocks) * 512;
     if (stat.isFile()) {
@@ -47,14 +51,19 @@ export async function measureTree(host: Host, dir: string): Promise<TreeSize> {
 
 export async function estimateBackupSize(host: Host): Promise<SpaceEstimate> {
   const trees = {} as Record<TreeName, TreeSize>;
-  for (const tree of TREE_COMPONENTS) trees[tree.name] = await measureTree(host, await resolveNodePath(host, tree.nodePath));
+  const copyPlans = {} as Record<TreeName, CopyPlan>;
+  for (const tree of TREE_COMPONENTS) {
+    const plan = new CopyPlanBuilder();
+    trees[tree.name] = await measureTree(host, await resolveNodePath(host, tree.nodePath), plan);
+    copyPlans[tree.name] = trees[tree.name].entries ? plan.finish() : { kind: 'whole' };
+  }
   const resources = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources'));
   const resourcesBin = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources/bin'));
   const etcdDb = await measureTree(host, host.root.path('/var/lib/etcd/member/snap/db'));
   const staticPodResources = resources.allocated - resourcesBin.allocated;
   // Same sum as the old Job: the static pod resources count twice (copied with /etc, and tarred).
   const total = staticPodResources + etcdDb.allocated + trees.etc.allocated + trees.local.allocated + trees.kubelet.allocated;
-  return { trees, staticPodResources, etcdDb: etcdDb.allocated, total };
+  return { trees, copyPlans, staticPodResources, etcdDb: etcdDb.allocated, total };
 }
 
 export async function freeSpace(host: Host, dir: string): Promise<number> {

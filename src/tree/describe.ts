@@ -5,7 +5,7 @@ import type { Host } from '../host/ports.js';
 import type { EntryType, ManifestEntry } from '../manifest/schema.js';
 import { encodeName } from './pathBytes.js';
 import { walkTree, type WalkEntry } from './walk.js';
-import { readXattrs, XATTR_BATCH } from './xattrs.js';
+import { readXattrs, XATTR_BATCH, type Xattrs } from './xattrs.js';
 import { hashMany } from './hashMany.js';
 
 export type EntryDescription = Omit<ManifestEntry, 'kind'>;
@@ -23,26 +23,46 @@ export interface DescribeOptions {
 }
 
 
+/** A window of walked entries whose xattrs are being read by getfattr. */
+interface Window {
+  entries: WalkEntry[];
+  xattrs: Promise<Xattrs[]>;
+}
+
+/**
+ * Walks in windows of XATTR_BATCH entries. A window's getfattr starts as soon as it is walked and
+ * runs while the window before it is hashed: the child process on the other core, not waited on.
+ */
 export async function* describeTree(host: Host, root: string, options: DescribeOptions): AsyncGenerator<DescribedEntry> {
   const firstPathOfInode = new Map<string, Buffer>();
-  let window: WalkEntry[] = [];
+  const open = (entries: WalkEntry[]): Window => {
+    const xattrs = readXattrs(host.fs, host.runner, entries.map((e) => e.abs));
+    // Awaited when its turn comes; a generator left early must not leave it unhandled.
+    xattrs.catch(() => undefined);
+    return { entries, xattrs };
+  };
+  let ahead: Window | undefined;
+  let walked: WalkEntry[] = [];
   for await (const entry of walkTree(host.fs, root)) {
-    window.push(entry);
-    if (window.length >= XATTR_BATCH) {
-      yield* describeWindow(host, window, firstPathOfInode, options);
-      window = [];
-    }
+    walked.push(entry);
+    if (walked.length < XATTR_BATCH) continue;
+    const next = open(walked);
+    walked = [];
+    if (ahead) yield* describeWindow(host, ahead, firstPathOfInode, options);
+    ahead = next;
   }
-  if (window.length > 0) yield* describeWindow(host, window, firstPathOfInode, options);
+  const last = walked.length > 0 ? open(walked) : undefined;
+  if (ahead) yield* describeWindow(host, ahead, firstPathOfInode, options);
+  if (last) yield* describeWindow(host, last, firstPathOfInode, options);
 }
 
 async function* describeWindow(
   host: Host,
-  window: WalkEntry[],
+  { entries: window, xattrs: reading }: Window,
   firstPathOfInode: Map<string, Buffer>,
   options: DescribeOptions,
 ): AsyncGenerator<DescribedEntry> {
-  const xattrs = await readXattrs(host.fs, host.runner, window.map((e) => e.abs));
+  const xattrs = await reading;
   const descriptions = window.map((entry, i) => baseDescription(entry, xattrs[i] ?? {}, firstPathOfInode));
   for (const [i, description] of descriptions.entries()) {
     if (description.type !== 'symlink') continue;
