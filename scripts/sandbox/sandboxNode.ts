@@ -13,6 +13,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningEtcd } from './etcd.js';
+import { makeCertificatePem } from './certificate.js';
+
+/** The node name of a sandbox node (its /etc/hostname, the stand-in oc's node). */
+export const SANDBOX_NODE_NAME = 'sno-1.example.lab';
 
 export interface SandboxOptions {
   seed?: number;
@@ -144,8 +148,9 @@ export async function createSandboxNode(root: string, options: SandboxOptions = 
   await w.file('/var/lib/kubelet/config.json', '{"auths":{}}\n', { mode: 0o600, label: LABELS.kubelet });
   await w.file('/var/lib/kubelet/kubeconfig', kubeconfig(), { mode: 0o600, label: LABELS.kubelet });
   await w.file('/var/lib/kubelet/cpu_manager_state', '{"policyName":"static","defaultCpuSet":"0-1"}', { label: LABELS.kubelet });
-  await w.file('/var/lib/kubelet/pki/kubelet-client-2026-11-01-10-00-00.pem', pem(random), { mode: 0o600, label: LABELS.cert });
-  await w.file('/var/lib/kubelet/pki/kubelet-server-2026-11-01-10-00-00.pem', pem(random), { mode: 0o600, label: LABELS.cert });
+  // Real certificates (identity and expiry checks read them): valid from a month ago for a year.
+  await w.file('/var/lib/kubelet/pki/kubelet-client-2026-11-01-10-00-00.pem', kubeletCertificate(), { mode: 0o600, label: LABELS.cert });
+  await w.file('/var/lib/kubelet/pki/kubelet-server-2026-11-01-10-00-00.pem', kubeletCertificate(), { mode: 0o600, label: LABELS.cert });
   await w.symlink('/var/lib/kubelet/pki/kubelet-client-2026-11-01-10-00-00.pem', '/var/lib/kubelet/pki/kubelet-client-current.pem', LABELS.cert);
   await w.symlink('/var/lib/kubelet/pki/kubelet-server-2026-11-01-10-00-00.pem', '/var/lib/kubelet/pki/kubelet-server-current.pem', LABELS.cert);
   for (let p = 0; p < (options.pods ?? 30); p++) {
@@ -396,6 +401,12 @@ function podManifest(resource: string, revision: number): string {
 
 function kubeconfig(): string {
   return 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://localhost:6443\n  name: localhost\n';
+}
+
+/** A kubelet certificate as on a node (client and server both name system:node:<name>), by default valid for a year. */
+export function kubeletCertificate(notAfter = new Date(Date.now() + 365 * 86_400_000), nodeName = SANDBOX_NODE_NAME): string {
+  const subject: Array<['O' | 'CN', string]> = [['O', 'system:nodes'], ['CN', `system:node:${nodeName}`]];
+  return makeCertificatePem({ subject, notBefore: new Date(notAfter.getTime() - 395 * 86_400_000), notAfter });
 }
 
 function pem(random: () => number, kind = 'CERTIFICATE'): string {

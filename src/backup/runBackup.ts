@@ -13,7 +13,8 @@ import { BackupLayout, GenerationPaths, TREE_COMPONENTS, generationId, type Tree
 import { pinBootedDeployment } from './ostreePin.js';
 import { checkBackupInputs } from './preflight.js';
 import { takeClusterBackup } from './clusterSnapshot.js';
-import { copyTree } from './copyTree.js';
+import { COPY_PROCESSES, copyTree, reportCopyProgress } from './copyTree.js';
+import { Slots } from '../core/slots.js';
 import { writeTreeManifest } from './treeManifest.js';
 import { buildExcludeList } from './excludeList.js';
 import { archiveExtras } from './extras.js';
@@ -30,6 +31,9 @@ import {
   type BackupSummary,
 } from './summary.js';
 import { z } from 'zod';
+import { backupClusterCheck, writeIdentity, type ClusterFacts } from '../identity/backupCheck.js';
+import { IMAGES_STEP, sealImages } from '../images/backupStep.js';
+import { estimateImagesBytes, type ImageSelection } from '../images/backupImages.js';
 
 export interface BackupOptions {
   /** The backup dir, as this process sees it. */
@@ -42,8 +46,16 @@ export interface BackupOptions {
   toolVersion: string;
   /** The running single binary, copied into the backup; undefined when run from source. */
   selfExecutable?: string;
+  /** `--images`: save the container images in use, narrowed by these patterns (src/images/). */
+  images?: ImageSelection;
   /** The caller already holds the backup dir's lock (launch holds it around its host changes). */
   lockHeld?: boolean;
+  /** `--require-api`: an API that does not answer refuses the backup (src/identity/backupCheck.ts). */
+  requireApi?: boolean;
+  /** `--cert-warn-days`: warn when the kubelet certificates expire within this many days. */
+  certWarnDays?: number;
+  /** KUBECONFIG for oc, from the environment; default: the node's localhost.kubeconfig. */
+  kubeconfig?: string;
 }
 
 export interface BackupResult {
@@ -62,6 +74,7 @@ interface StepContext {
   options: BackupOptions;
   /** Tree copies started ahead of their step. */
   copies: Map<string, CopyUnderWay>;
+  copySlots: Slots;
   isDone(stepId: string): boolean;
 }
 
@@ -71,6 +84,8 @@ interface BackupStep {
   run(context: StepContext): Promise<unknown>;
   /** One line for the operator once the step is done. */
   describe(result: unknown): string;
+  /** Runs only when this says so (the images step, with --images). */
+  enabled?(options: BackupOptions): boolean;
 }
 
 /** A tree copy under way: started by the step before, so that it overlaps that step's hashing. */
@@ -79,33 +94,62 @@ interface CopyUnderWay {
   done: Promise<void>;
 }
 
-function startCopy(context: StepContext, tree: (typeof TREE_COMPONENTS)[number]): CopyUnderWay {
-  const { host, reporter, paths, estimate } = context;
+function startCopy(context: StepContext, tree: (typeof TREE_COMPONENTS)[number], counted: { entries: number }): CopyUnderWay {
+  const { host, reporter, paths, estimate, copySlots } = context;
   const startedAt = host.clock.now();
+  const name = tree.name as TreeName;
   const done = resolveNodePath(host, tree.nodePath).then((source) =>
-    copyTree(host, reporter, tree.name, source, paths.tree(tree.name), estimate.trees[tree.name as TreeName]),
+    copyTree(host, reporter, { component: tree.name, source, target: paths.tree(tree.name), expected: estimate.trees[name], plan: estimate.copyPlans[name], slots: copySlots, counted }),
   );
-  // Awaited by the next step; until then a failure must not count as unhandled.
+  // Awaited by its own step; until then a failure must not count as unhandled.
   done.catch(() => undefined);
   return { startedAt, done };
 }
 
+/** Starts the copies of the trees not copied yet, with one progress line for all of them. */
+function startCopies(context: StepContext): void {
+  const { host, reporter, paths, estimate, copies, isDone } = context;
+  const trees = TREE_COMPONENTS.filter((tree) => !isDone(tree.name) && !copies.has(tree.name));
+  if (!trees.length) return;
+  const counted = { entries: 0 };
+  for (const tree of trees) copies.set(tree.name, startCopy(context, tree, counted));
+  const sizes = trees.map((tree) => estimate.trees[tree.name as TreeName]);
+  const expected = { entries: sum(sizes.map((size) => size.entries)), allocated: sum(sizes.map((size) => size.allocated)) };
+  const all = Promise.allSettled(trees.map((tree) => copies.get(tree.name)!.done));
+  void reportCopyProgress(host, reporter, trees.map((tree) => tree.name).join('+'), paths.dir, expected, counted, all).catch(() => undefined);
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
 /**
- * Each tree step copies its tree (cp -a, in a child process), then starts the next tree's copy and
- * describes its own copy meanwhile: the copy and the hashing run on the two cores of the node
- * instead of one after the other.
+ * The first of `pending`, except among the tree steps: the tree whose copy ends first is described
+ * first, so that its hashing overlaps the copies still running (a big /etc would otherwise hold
+ * back the hashing of /usr/local and /var/lib/kubelet, copied long before).
  */
-const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree, index) => ({
+async function nextToRun(context: StepContext, pending: BackupStep[]): Promise<BackupStep> {
+  const first = pending[0]!;
+  if (!treeSteps.includes(first)) return first;
+  startCopies(context);
+  const trees = pending.filter((step) => treeSteps.includes(step) && !context.isDone(step.id));
+  // A failed copy counts as ended: its step is the one that reports the failure.
+  return Promise.race(trees.map((step) => context.copies.get(step.id)!.done.then(() => step, () => step)));
+}
+
+/**
+ * The first tree step starts the copies of every tree not yet copied (cp -a, in child processes
+ * that share COPY_PROCESSES slots); each step then waits for its own copy and describes it while
+ * the later trees are still copying: reads in flight on the disk and hashing on the other core.
+ */
+const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree) => ({
   id: tree.name,
   title: `Copy ${tree.nodePath} into ${tree.name}/`,
   async run(context) {
-    const { host, reporter, paths, estimate, copies, isDone } = context;
-    const copy = copies.get(tree.name) ?? startCopy(context, tree);
-    copies.delete(tree.name);
-    await copy.done;
-    const next = TREE_COMPONENTS[index + 1];
-    if (next && !isDone(next.name)) copies.set(next.name, startCopy(context, next));
+    const { host, reporter, paths, estimate, copies } = context;
+    startCopies(context);
+    const copy = copies.get(tree.name)!;
     try {
+      await copy.done;
+      copies.delete(tree.name);
       const sourceDir = await resolveNodePath(host, tree.nodePath);
       return await writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, estimate.trees[tree.name as TreeName], {
         dir: sourceDir,
@@ -113,7 +157,7 @@ const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree, index) => ({
       });
     } catch (error) {
       // Never leave a cp writing into the generation behind us (the lock is released next).
-      if (next) await copies.get(next.name)?.done.catch(() => undefined);
+      await Promise.all([...copies.values()].map((other) => other.done.catch(() => undefined)));
       throw error;
     }
   },
@@ -167,6 +211,7 @@ export const BACKUP_STEPS: BackupStep[] = [
       return `${e.archived.length} files${e.missing.length ? `, ${e.missing.length} missing on the node` : ''}`;
     },
   },
+  IMAGES_STEP,
   {
     id: 'tool',
     title: 'Write a copy of upgrade-recovery into the backup',
@@ -195,19 +240,26 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
     reporter.stepEnd('preflight', 'done');
     reporter.stepStart('space', 'Estimate the size of the backup and check free space');
     const estimate = await estimateBackupSize(host);
+    if (options.images) estimate.total += await estimateImagesBytes(host, reporter, options.images);
     const free = await freeSpace(host, layout.dir);
     const warning = checkSpace(free, estimate.total, options.spaceMargin, options.force, layout.dir);
     if (warning) reporter.warn(`${warning}; going on because of --force`);
     reporter.stepEnd('space', 'done', `about ${formatBytes(estimate.total)} needed, ${formatBytes(free)} free`);
+    // Health and identity, before the first change (--force backs up a degraded cluster, marked so).
+    const clusterFacts = await backupClusterCheck(host, reporter, options);
 
     const { partial, resumed } = await startOrResume(host, reporter, layout, bootId, options.fresh);
     const state = partial.state!;
-    const context: StepContext = { host, reporter, paths: partial.paths, estimate, options, copies: new Map(), isDone: (id) => id in state.results };
-    for (const step of BACKUP_STEPS) {
-      if (step.id in state.results) {
-        reporter.stepEnd(step.id, 'skipped', `${step.title}: already done before the interruption`);
+    const context: StepContext = { host, reporter, paths: partial.paths, estimate, options, copies: new Map(), copySlots: new Slots(COPY_PROCESSES), isDone: (id) => id in state.results };
+    const pending = BACKUP_STEPS.filter((step) => !step.enabled || step.enabled(options));
+    while (pending.length) {
+      if (pending[0]!.id in state.results) {
+        const done = pending.shift()!;
+        reporter.stepEnd(done.id, 'skipped', `${done.title}: already done before the interruption`);
         continue;
       }
+      const step = await nextToRun(context, pending);
+      pending.splice(pending.indexOf(step), 1);
       reporter.stepStart(step.id, step.title);
       const warningsBefore = collectWarnings(reporter, state);
       const result = await step.run(context).catch((error: unknown) => {
@@ -221,7 +273,7 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
     }
 
     reporter.stepStart('seal', 'Write backup.json, flush to disk and make this the current backup');
-    const summary = await sealSummary(host, partial, state, options);
+    const summary = await sealSummary(host, partial, state, options, clusterFacts);
     const generation = await commitGeneration(host, layout, partial, options.selfExecutable);
     reporter.stepEnd('seal', 'done', generation.dir);
     return { id: partial.id, dir: layout.dir, generation: generation.dir, resumed, summary };
@@ -262,7 +314,13 @@ async function startOrResume(
     reporter.info(`Resuming the partial backup ${newest.id} (done: ${Object.keys(newest.state.results).join(', ') || 'nothing yet'})`);
     return { partial: newest, resumed: true };
   }
-  const id = generationId(host.clock.now());
+  let id = generationId(host.clock.now());
+  // Ids are to the second: a backup taken within the second of the previous one waits for the
+  // next, rather than meet that generation's directory at its rename.
+  while (await exists(host.fs, layout.generation(id))) {
+    await host.clock.sleep(1000 - (host.clock.now().getTime() % 1000));
+    id = generationId(host.clock.now());
+  }
   const paths = new GenerationPaths(layout.partial(id));
   await host.fs.mkdir(paths.manifests, { recursive: true, mode: 0o700 });
   const state: BackupState = {
@@ -287,7 +345,7 @@ function collectWarnings(reporter: Reporter, state: BackupState): { stop(): void
   return { stop: () => (reporter.warn = original) };
 }
 
-async function sealSummary(host: Host, partial: PartialGeneration, state: BackupState, options: BackupOptions): Promise<BackupSummary> {
+async function sealSummary(host: Host, partial: PartialGeneration, state: BackupState, options: BackupOptions, clusterFacts: ClusterFacts): Promise<BackupSummary> {
   const { paths } = partial;
   const cluster = z.object({ component: componentRecordSchema }).and(clusterRecordSchema).parse(state.results.cluster);
   const files = [];
@@ -295,6 +353,10 @@ async function sealSummary(host: Host, partial: PartialGeneration, state: Backup
     const stat = await host.fs.stat(file);
     files.push(fileRecordSchema.parse({ name: path.basename(file), size: stat.size, sha256: await hashFile(host.fs, file) }));
   }
+  const identity = await writeIdentity(host, paths.dir, clusterFacts, ostreeRecordSchema.parse(state.results.ostree), options.toolVersion);
+  files.push({ name: path.basename(identity), size: (await host.fs.stat(identity)).size, sha256: await hashFile(host.fs, identity) });
+  const images = await sealImages(host, paths, state.results.images);
+  if (images.file) files.push(images.file);
   const summary: BackupSummary = {
     format: BACKUP_FORMAT,
     version: 1,
@@ -310,6 +372,7 @@ async function sealSummary(host: Host, partial: PartialGeneration, state: Backup
     extras: extrasRecordSchema.parse(state.results.extras),
     excludeList: z.array(z.string()).parse(state.results['exclude-list']),
     warnings: state.warnings,
+    ...(images.record ? { images: images.record } : {}),
   };
   await writeFileDurably(host.fs, paths.summary, `${JSON.stringify(summary, null, 2)}\n`, 0o600);
   return summary;

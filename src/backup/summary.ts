@@ -1,6 +1,7 @@
 // backup.json: written last into a generation, so its presence (valid, with every manifest it
 // names) is what makes a backup complete. state.json: what a partial backup has done so far.
 import { z } from 'zod';
+import { imagesRecordSchema } from '../images/schema.js';
 
 export const BACKUP_FORMAT = 'upgrade-recovery/backup';
 
@@ -50,6 +51,8 @@ export const backupSummarySchema = z.object({
   extras: extrasRecordSchema,
   excludeList: z.array(z.string()),
   warnings: z.array(z.string()),
+  /** `backup --images` only: the saved container images (src/images/). */
+  images: imagesRecordSchema.optional(),
 });
 export type BackupSummary = z.infer<typeof backupSummarySchema>;
 

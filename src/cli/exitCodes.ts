@@ -7,6 +7,8 @@ export const EXIT = {
   usage: 2,
   precondition: 3,
   interrupted: 4,
+  /** A restore completed, but the node is not healthy yet (its report says what is wrong). */
+  unhealthy: 5,
   /** Stopped by the operator (Ctrl-C): 128 + SIGINT. */
   cancelled: 130,
 } as const;

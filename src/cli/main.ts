@@ -17,6 +17,8 @@ import { statusCommand } from './commands/status.js';
 import { rollbackCommand, terminalConfirm } from './commands/rollback.js';
 import { launchCommand } from './commands/launch.js';
 import { OLD_TIMEOUTS } from '../restore/context.js';
+import { imageSelection, withImageFlags } from './imageFlags.js';
+import { backupHealthOptions, withBackupHealthFlags, withCertFlag, withRestoreHealthFlags } from './identityFlags.js';
 
 interface CommonFlags {
   root: string;
@@ -40,7 +42,8 @@ Examples:
 
 Exit codes:
   0 done   1 failed   2 bad arguments   3 a check refused to start (space, lock, restore under way)
-  4 stopped part-way, run again to resume   130 interrupted by the operator`;
+  4 stopped part-way, run again to resume   5 restored, but the cluster is not healthy
+  130 interrupted by the operator`;
 
 export async function runMain(argv: readonly string[]): Promise<number> {
   let outcome: number = EXIT.ok;
@@ -65,9 +68,9 @@ export async function runMain(argv: readonly string[]): Promise<number> {
       }
     };
 
-  withCommonFlags(program.command('backup'))
+  withBackupHealthFlags(withImageFlags(withCommonFlags(program.command('backup'))))
     .description('Pin the booted deployment and back up etcd, the static pod resources, /etc, /usr/local, /var/lib/kubelet')
-    .option('--force', 'go on even when the free-space check fails', false)
+    .option('--force', 'go on even when the free-space check fails or the cluster is degraded (the backup is marked so)', false)
     .option('--fresh', 'discard an interrupted backup instead of resuming it', false)
     .addOption(
       new Option('--space-margin <GiB>', 'free space to keep beyond the estimated size').default(DEFAULT_MARGIN_GIB).argParser(parseNumberOption),
@@ -82,6 +85,8 @@ export async function runMain(argv: readonly string[]): Promise<number> {
             force: Boolean(flags.force),
             fresh: Boolean(flags.fresh),
             spaceMargin: parseSpaceMargin(String(flags.spaceMargin)),
+            images: imageSelection(flags),
+            ...backupHealthOptions(flags),
           },
           isSea() ? process.execPath : undefined,
         ),
@@ -93,12 +98,12 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     .option('--data', 'read and hash every file', false)
     .action(run((flags, out) => verifyCommand(realHost(flags.root), out, { dir: backupDir(flags), data: Boolean(flags.data) })));
 
-  withCommonFlags(program.command('restore'))
+  withRestoreHealthFlags(withCommonFlags(program.command('restore')))
     .description('Bring the node back to the backup: files, reboot, cluster, redeploy, recorded in a journal')
     .option('--resume', 'continue the restore under way (after the reboot, or a crash)', false)
     .option('--restart', 'abandon the restore under way (its journal is kept) and start over', false)
     .option('--step', 'run one phase, then stop', false)
-    .option('--force', 'skip the pinned-deployment, backup and reboot checks (warned)', false)
+    .option('--force', 'skip the pinned-deployment, backup, identity, free-space and reboot checks (warned)', false)
     .option('--dry-run', 'show what each phase would change and run, and change nothing', false)
     .option('--verify-data', 'check every byte of the backup before starting (default: structure and sizes)', false)
     .addOption(secondsOption('--container-timeout <seconds>', 'how long each control-plane container may take to restart', OLD_TIMEOUTS.containerMs))
@@ -122,17 +127,19 @@ export async function runMain(argv: readonly string[]): Promise<number> {
               containerMs: Number(flags.containerTimeout) * 1000,
               redeployMs: Number(flags.redeployTimeout) * 1000,
               pollMs: Number(flags.pollInterval) * 1000,
+              healthMs: Number(flags.healthTimeout) * 1000,
             },
             toolVersion: TOOL_VERSION,
+            certWarnDays: Number(flags.certWarnDays),
           },
           (handler) => onInterrupt(handler, () => output),
         ),
       ),
     );
 
-  withCommonFlags(program.command('status'))
+  withCertFlag(withCommonFlags(program.command('status')))
     .description('The backup (when, what, verified?) and the restore under way, with the next command to run')
-    .action(run((flags, out) => statusCommand(realHost(flags.root), out, backupDir(flags))));
+    .action(run((flags, out) => statusCommand(realHost(flags.root), out, backupDir(flags), Number(flags.certWarnDays))));
 
   program
     .command('rollback')

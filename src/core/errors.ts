@@ -7,7 +7,9 @@ export type FailureKind =
   /** Bad flags or arguments. */
   | 'usage'
   /** Stopped part-way in a state the next run can resume. */
-  | 'interrupted';
+  | 'interrupted'
+  /** The restore is complete but the cluster is not healthy (see the health report). */
+  | 'unhealthy';
 
 /** An expected failure: a one-line message for the operator and, when there is one, the next command. */
 export class RecoveryError extends Error {

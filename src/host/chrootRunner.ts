@@ -13,7 +13,7 @@ import type { CommandRunner } from './ports.js';
  * /dev/log, which the Job mounts at /host/dev/log). A command given as a path under the root (the
  * node's /usr/local/bin/cluster-backup.sh) is the node's too.
  */
-export const NODE_COMMANDS: readonly string[] = ['ostree', 'rpm-ostree', 'etcdutl', 'etcdctl', 'logger'];
+export const NODE_COMMANDS: readonly string[] = ['ostree', 'rpm-ostree', 'etcdutl', 'etcdctl', 'logger', 'skopeo', 'crictl'];
 
 /** Turns a runner into one that runs node commands in a node root; swapped out in tests. */
 export type NodeCommandMode = (runner: CommandRunner, root: string) => CommandRunner;
@@ -59,9 +59,27 @@ export class ChrootRunner implements CommandRunner {
   private mapArgument(arg: string): string {
     const direct = this.toNodePath(arg);
     if (direct !== undefined) return direct;
+    const image = this.mapImageReference(arg);
+    if (image !== undefined) return image;
     const match = /^(--?[\w-]+=)(\/.*)$/.exec(arg);
     const value = match ? this.toNodePath(match[2]!) : undefined;
     return match && value !== undefined ? `${match[1]}${value}` : arg;
+  }
+
+  /**
+   * skopeo's image names: `oci:/host/var/recovery/...[:ref]` and
+   * `containers-storage:[overlay@/host/var/lib/containers/storage+/host/run/containers/storage]name`.
+   */
+  private mapImageReference(arg: string): string | undefined {
+    const storage = /^containers-storage:\[([^@\]]*@)?(\/[^+\]]*)(?:\+(\/[^\]]*))?\](.*)$/.exec(arg);
+    if (storage) {
+      const [, driver = '', graph = '', run, rest = ''] = storage;
+      const node = (p: string) => this.toNodePath(p) ?? p;
+      return `containers-storage:[${driver}${node(graph)}${run ? `+${node(run)}` : ''}]${rest}`;
+    }
+    const file = /^(oci|oci-archive|dir|docker-archive):(\/.*)$/.exec(arg);
+    const mapped = file ? this.toNodePath(file[2]!) : undefined;
+    return file && mapped !== undefined ? `${file[1]}:${mapped}` : undefined;
   }
 
   private toNodePath(candidate: string): string | undefined {

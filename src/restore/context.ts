@@ -14,6 +14,8 @@ export interface RestoreTimeouts {
   redeployMs: number;
   /** Time between two polls (old: 10 seconds). */
   pollMs: number;
+  /** How long the last step waits for the cluster to be healthy (default: src/restore/healthStep.ts). */
+  healthMs?: number;
 }
 
 export const OLD_TIMEOUTS: RestoreTimeouts = { containerMs: 20 * 60_000, redeployMs: 20 * 60_000, pollMs: 10_000 };
@@ -34,6 +36,8 @@ export interface RestoreOptions {
   kubeconfig?: string;
   timeouts: RestoreTimeouts;
   toolVersion: string;
+  /** Warn when the backed-up kubelet certificates expire within this many days (default 30). */
+  certWarnDays?: number;
 }
 
 export interface RestoreBackup {

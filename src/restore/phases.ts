@@ -5,6 +5,7 @@ import { RecoveryError } from '../core/errors.js';
 import { exists } from '../host/durable.js';
 import type { RestorePhase, RestoreStep, StepContext } from './context.js';
 import { previewTreeRestore, restoreTree } from './restoreTreeStep.js';
+import { healthStep } from './healthStep.js';
 
 export const CLUSTER_RESTORE_SCRIPT = '/usr/local/bin/cluster-restore.sh';
 
@@ -178,6 +179,8 @@ const redeployPhase: RestorePhase = {
       }),
     ),
     showStatus('status-after'),
+    // Last: one aggregated verdict on whether the node is back (src/restore/healthStep.ts).
+    healthStep,
   ],
 };
 

@@ -10,6 +10,10 @@ import type { GenerationPaths } from '../backup/layout.js';
 import type { BackupSummary } from '../backup/summary.js';
 import { verifyBackup } from '../verify/verifyBackup.js';
 import type { RestoreBackup, RestoreOptions } from './context.js';
+import { readIdentity } from '../identity/record.js';
+import { checkBackupIdentity } from '../identity/restoreCheck.js';
+import { DEFAULT_CERT_WARN_DAYS } from '../identity/certificates.js';
+import { checkRestoreSpace } from './freeSpace.js';
 
 /** What cluster-backup.sh's etcd-common-tools exports as KUBECONFIG on every control-plane node. */
 export const LOCALHOST_KUBECONFIG = '/etc/kubernetes/static-pod-resources/kube-apiserver-certs/secrets/node-kubeconfigs/localhost.kubeconfig';
@@ -26,13 +30,23 @@ export async function checkBeforeRestore(host: Host, reporter: Reporter, input: 
   const { options, current, kubeconfig } = input;
   await checkReadable(host, kubeconfig);
   if (options.force) reporter.warn('--force: the backup is not verified before the restore');
-  else await checkBackupWhole(host, reporter, options);
+  // The saved images are hashed before a new restore: they are loaded only after the wipe and the reboot.
+  else await checkBackupWhole(host, reporter, options, !input.continuing);
   if (!input.continuing) await checkPinnedDeployment(host, reporter, options.force);
   const excluded = (await host.fs.readFile(current.paths.excludeList, 'utf8').catch(() => ''))
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
-  return { id: current.id, paths: current.paths, summary: current.summary, excluded };
+  const backup: RestoreBackup = { id: current.id, paths: current.paths, summary: current.summary, excluded };
+  // Identity (node, cluster, deployment), certificate expiry and free space: before a new restore only.
+  if (!input.continuing) await checkBelongsAndFits(host, reporter, backup, kubeconfig, options);
+  return backup;
+}
+
+async function checkBelongsAndFits(host: Host, reporter: Reporter, backup: RestoreBackup, kubeconfig: string, options: RestoreOptions): Promise<void> {
+  const identity = await readIdentity(host, backup.paths.dir, backup.summary);
+  await checkBackupIdentity(host, reporter, { summary: backup.summary, identity, kubeconfig, force: options.force, certWarnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS });
+  await checkRestoreSpace(host, reporter, backup, options.force);
 }
 
 async function checkReadable(host: Host, file: string): Promise<void> {
@@ -48,8 +62,8 @@ async function checkReadable(host: Host, file: string): Promise<void> {
   }
 }
 
-async function checkBackupWhole(host: Host, reporter: Reporter, options: RestoreOptions): Promise<void> {
-  const verdict = await verifyBackup(host, reporter, options.dir, options.verifyData);
+async function checkBackupWhole(host: Host, reporter: Reporter, options: RestoreOptions, imageData: boolean): Promise<void> {
+  const verdict = await verifyBackup(host, reporter, options.dir, options.verifyData, { imageData });
   if (verdict.ok) return;
   const problems = verdict.components.flatMap((c) => c.problems.map((p) => `${c.name}/${p.path}: ${p.problem}`));
   throw new RecoveryError(

@@ -15,13 +15,15 @@ import { isStepDone, journalState, type JournalState } from '../journal/state.js
 import { legacyRecords, parseLegacyProgress } from '../journal/legacyProgress.js';
 import { NodeCommands } from './nodeCommands.js';
 import { RESTORE_PHASES } from './phases.js';
+import { withImageSteps } from '../images/restoreImages.js';
+import { HEALTH_STEP } from './healthStep.js';
 import { checkBeforeRestore, LOCALHOST_KUBECONFIG } from './preconditions.js';
 import type { RestoreBackup, RestoreOptions, RestorePhase, StepContext } from './context.js';
 
 export type RestoreOutcome =
   | { kind: 'reboot-required'; backupId: string }
   | { kind: 'phase-done'; backupId: string; phase: PhaseName }
-  | { kind: 'complete'; backupId: string; journal: string }
+  | { kind: 'complete'; backupId: string; journal: string; health?: Record<string, unknown> }
   | { kind: 'dry-run'; backupId: string; lines: string[] };
 
 export class RestoreSession {
@@ -105,12 +107,14 @@ export class RestoreSession {
     this.node = new NodeCommands(host, kubeconfig);
     const recorded = new Map(state.data);
     const context: StepContext = { host, reporter, options, backup, node: this.node, recorded: (step) => recorded.get(step) };
+    // With saved images (backup --images): one load step per image in the cluster phase.
+    const phases = await withImageSteps(host, backup, RESTORE_PHASES);
 
-    if (options.dryRun) return { kind: 'dry-run', backupId: backup.id, lines: await this.preview(state, context) };
+    if (options.dryRun) return { kind: 'dry-run', backupId: backup.id, lines: await this.preview(state, context, phases) };
     this.journal ??= await JournalWriter.create(host, layout.restoreJournal, records[0]!);
 
     let ranPhase = false;
-    for (const phase of RESTORE_PHASES) {
+    for (const phase of phases) {
       const pending = phase.steps.filter((s) => !isStepDone(state, phase.name, s.id) && !legacyDone(state, phase.name));
       if (pending.length === 0) continue;
       if (options.step && ranPhase) return { kind: 'phase-done', backupId: backup.id, phase: previousPhase(phase.name) };
@@ -132,7 +136,8 @@ export class RestoreSession {
     await this.putSelinuxBack();
     await this.record({ kind: 'complete', at: this.now() });
     const kept = await retireJournal(host, layout.restoreJournal, 'done', host.clock.now());
-    return { kind: 'complete', backupId: backup.id, journal: kept ?? layout.restoreJournal };
+    const health = recorded.get(HEALTH_STEP);
+    return { kind: 'complete', backupId: backup.id, journal: kept ?? layout.restoreJournal, ...(health ? { health } : {}) };
   }
 
   private async runPhase(phase: RestorePhase, pending: RestorePhase['steps'], context: StepContext, bootId: string, recorded: Map<string, Record<string, unknown>>): Promise<void> {
@@ -175,9 +180,9 @@ export class RestoreSession {
     );
   }
 
-  private async preview(state: JournalState, context: StepContext): Promise<string[]> {
+  private async preview(state: JournalState, context: StepContext, phases: readonly RestorePhase[]): Promise<string[]> {
     const lines: string[] = [];
-    for (const phase of RESTORE_PHASES) {
+    for (const phase of phases) {
       const pending = phase.steps.filter((s) => !isStepDone(state, phase.name, s.id) && !legacyDone(state, phase.name));
       if (pending.length === 0) continue;
       lines.push(`${phase.title}:`);

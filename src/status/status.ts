@@ -12,6 +12,8 @@ import { parseLegacyProgress } from '../journal/legacyProgress.js';
 import { readVerdictRecord, type VerdictRecord } from '../verify/verdictRecord.js';
 import { RecordingReporter } from '../core/reporter.js';
 import type { PhaseName } from '../journal/schema.js';
+import { readIdentityStatus, type IdentityStatus } from '../identity/statusView.js';
+import { DEFAULT_CERT_WARN_DAYS } from '../identity/certificates.js';
 
 export interface NodeStatus {
   dir: string;
@@ -26,6 +28,10 @@ export interface NodeStatus {
     snapshot: string;
     warnings: string[];
     verified?: VerdictRecord;
+    /** Saved container images (backup --images). */
+    images?: { count: number; bytes: number };
+    /** Node, cluster, deployment, health when taken, certificate expiry (src/identity/statusView.ts). */
+    identity?: IdentityStatus;
   };
   /** A backup that was interrupted: the next `backup` resumes or discards it. */
   partial?: { id: string; startedAt?: string; done: string[] };
@@ -48,7 +54,7 @@ export interface NodeStatus {
   next: string;
 }
 
-export async function readNodeStatus(host: Host, dir: string): Promise<NodeStatus> {
+export async function readNodeStatus(host: Host, dir: string, certWarnDays = DEFAULT_CERT_WARN_DAYS): Promise<NodeStatus> {
   const layout = new BackupLayout(dir);
   const status: NodeStatus = { dir, next: '' };
   const current = await readCurrentBackup(host, layout).catch((error: unknown) => {
@@ -69,6 +75,8 @@ export async function readNodeStatus(host: Host, dir: string): Promise<NodeStatu
       snapshot: summary.cluster.snapshot,
       warnings: summary.warnings,
       ...(verified ? { verified } : {}),
+      ...(summary.images ? { images: { count: summary.images.count, bytes: summary.images.bytes } } : {}),
+      identity: await readIdentityStatus(host, current.paths.dir, summary, certWarnDays),
     };
   }
   const partial = (await findPartials(host, layout)).at(-1);

@@ -10,6 +10,7 @@ import { BackupLayout } from '../backup/layout.js';
 import { explainMissingBackup, readCurrentBackup } from '../backup/store.js';
 import type { BackupSummary } from '../backup/summary.js';
 import { writeVerdictRecord } from './verdictRecord.js';
+import { verifyImagesStep } from '../images/verifyImages.js';
 
 export interface ComponentVerdict {
   name: string;
@@ -27,7 +28,8 @@ export interface BackupVerdict {
   summary: BackupSummary;
 }
 
-export async function verifyBackup(host: Host, reporter: Reporter, dir: string, data: boolean): Promise<BackupVerdict> {
+/** `imageData`: hash the saved images' blobs even without `data` (a restore, before its first change). */
+export async function verifyBackup(host: Host, reporter: Reporter, dir: string, data: boolean, options: { imageData?: boolean } = {}): Promise<BackupVerdict> {
   const layout = new BackupLayout(dir);
   const current = await readCurrentBackup(host, layout);
   if (!current) throw await explainMissingBackup(host, layout, 'upgrade-recovery backup');
@@ -71,6 +73,7 @@ export async function verifyBackup(host: Host, reporter: Reporter, dir: string, 
   }
   components.push({ name: 'files', entries: summary.files.length, problems: fileProblems, moreProblems: 0 });
   reporter.stepEnd('verify-files', fileProblems.length ? 'failed' : 'done');
+  if (summary.images) components.push(await verifyImagesStep(host, reporter, paths, summary.images, data || options.imageData === true));
   const ok = components.every((c) => c.problems.length === 0 && c.moreProblems === 0);
   const problems = components.reduce((n, c) => n + c.problems.length + c.moreProblems, 0);
   // Best effort: a read-only backup dir still verifies, it just cannot remember it.

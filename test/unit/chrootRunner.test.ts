@@ -43,6 +43,15 @@ describe('ChrootRunner.rewrite', () => {
     expect(line('etcdctl', 'snapshot', 'status', '/hostile/a.db')).toBe('chroot /host etcdctl snapshot status /hostile/a.db');
   });
 
+  it('runs skopeo and crictl (backup --images) inside the root, with the storage and layout paths as the node sees them', () => {
+    expect(
+      line('skopeo', 'copy', '--quiet', 'containers-storage:[overlay@/host/var/lib/containers/storage+/host/run/containers/storage]@' + 'a'.repeat(64), 'oci:/host/var/recovery/generations/X.partial/images/abc.partial'),
+    ).toBe(`chroot /host skopeo copy --quiet containers-storage:[overlay@/var/lib/containers/storage+/run/containers/storage]@${'a'.repeat(64)} oci:/var/recovery/generations/X.partial/images/abc.partial`);
+    expect(line('skopeo', 'inspect', '--raw', 'containers-storage:[/host/var/lib/c+/host/run/c]quay.io/a/b:v1')).toBe('chroot /host skopeo inspect --raw containers-storage:[/var/lib/c+/run/c]quay.io/a/b:v1');
+    expect(line('skopeo', 'copy', 'oci:/host/var/recovery/x:tag', 'docker://quay.io/a/b:v1')).toBe('chroot /host skopeo copy oci:/var/recovery/x:tag docker://quay.io/a/b:v1');
+    expect(line('crictl', 'images', '-o', 'json')).toBe('chroot /host crictl images -o json');
+  });
+
   it("leaves the container's own tools and their /host paths alone", () => {
     expect(line('cp', '-a', '-v', '-T', '--', '/host/etc', '/host/var/recovery/generations/X.partial/etc')).toBe(
       'cp -a -v -T -- /host/etc /host/var/recovery/generations/X.partial/etc',

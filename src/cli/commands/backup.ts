@@ -3,12 +3,19 @@ import { DEFAULT_SPACE_MARGIN, GiB, formatBytes } from '../../backup/diskSpace.j
 import type { Host } from '../../host/ports.js';
 import type { Output } from '../output.js';
 import { TOOL_VERSION } from '../version.js';
+import type { ImageSelection } from '../../images/backupImages.js';
 
 export interface BackupFlags {
   dir: string;
   force: boolean;
   fresh: boolean;
   spaceMargin: number;
+  /** --images with its patterns; undefined without --images. */
+  images?: ImageSelection | undefined;
+  /** --require-api, --cert-warn-days and KUBECONFIG (src/identity/backupCheck.ts). */
+  requireApi?: boolean;
+  certWarnDays?: number;
+  kubeconfig?: string;
 }
 
 export async function backupCommand(host: Host, output: Output, flags: BackupFlags, selfExecutable: string | undefined): Promise<void> {
@@ -18,6 +25,10 @@ export async function backupCommand(host: Host, output: Output, flags: BackupFla
     fresh: flags.fresh,
     spaceMargin: flags.spaceMargin,
     toolVersion: TOOL_VERSION,
+    ...(flags.images ? { images: flags.images } : {}),
+    ...(flags.requireApi !== undefined ? { requireApi: flags.requireApi } : {}),
+    ...(flags.certWarnDays !== undefined ? { certWarnDays: flags.certWarnDays } : {}),
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
     ...(selfExecutable ? { selfExecutable } : {}),
   });
   const bytes = result.summary.components.reduce((sum, c) => sum + c.bytes, 0);
@@ -26,6 +37,7 @@ export async function backupCommand(host: Host, output: Output, flags: BackupFla
     ok: true,
     lines: [
       `Backup ${result.id} complete${result.resumed ? ' (resumed)' : ''}: ${entries} entries, ${formatBytes(bytes)} in ${result.dir}`,
+      ...(result.summary.images ? [`Container images: ${result.summary.images.count} saved, ${formatBytes(result.summary.images.bytes)}`] : []),
       ...(result.summary.warnings.length ? [`${result.summary.warnings.length} warning(s), listed above and in backup.json`] : []),
       `Next: upgrade the cluster; to check this backup later: upgrade-recovery verify --dir ${result.dir}`,
     ],

@@ -2,6 +2,8 @@ import { RestoreSession, type RestoreOutcome } from '../../restore/runRestore.js
 import type { RestoreOptions } from '../../restore/context.js';
 import type { Host } from '../../host/ports.js';
 import type { Output } from '../output.js';
+import type { FailureKind } from '../../core/errors.js';
+import { describeRestoreHealth, nextAfterRestore, restoreHealthSchema } from '../../restore/healthStep.js';
 
 /**
  * Runs a restore. `onSignal` lets the CLI hand SIGINT/SIGTERM to the session, which puts SELinux
@@ -12,11 +14,27 @@ export async function restoreCommand(
   output: Output,
   options: RestoreOptions,
   onSignal: (handler: (signal: string) => Promise<void>) => void,
-): Promise<void> {
+): Promise<FailureKind | undefined> {
   const session = new RestoreSession(host, output.reporter, options);
   onSignal((signal) => session.interrupt(signal));
   const outcome = await session.run();
+  // A complete restore ends with the health report: exit 0 only when the node is back.
+  const health = outcome.kind === 'complete' ? restoreHealthSchema.safeParse(outcome.health) : undefined;
+  if (health?.success && outcome.kind === 'complete') {
+    const { health: _raw, ...rest } = outcome;
+    output.result({
+      ok: health.data.healthy,
+      lines: [
+        ...describeRestoreHealth(health.data),
+        `Restore of backup ${outcome.backupId} complete; the journal is kept as ${outcome.journal}`,
+        `Next: ${nextAfterRestore(health.data)}`,
+      ],
+      json: { command: 'restore', ...rest, healthy: health.data.healthy, health: health.data, next: nextAfterRestore(health.data) },
+    });
+    return health.data.healthy ? undefined : 'unhealthy';
+  }
   output.result({ ok: true, lines: describeOutcome(outcome), json: { command: 'restore', ...outcome } });
+  return undefined;
 }
 
 function describeOutcome(outcome: RestoreOutcome): string[] {

@@ -2,9 +2,10 @@ import { readNodeStatus, type NodeStatus } from '../../status/status.js';
 import { formatBytes } from '../../backup/diskSpace.js';
 import type { Host } from '../../host/ports.js';
 import type { Output } from '../output.js';
+import { describeIdentityStatus } from '../../identity/statusView.js';
 
-export async function statusCommand(host: Host, output: Output, dir: string): Promise<void> {
-  const status = await readNodeStatus(host, dir);
+export async function statusCommand(host: Host, output: Output, dir: string, certWarnDays?: number): Promise<void> {
+  const status = await readNodeStatus(host, dir, certWarnDays);
   output.result({ ok: status.problem === undefined, lines: describeStatus(status), json: { command: 'status', ...status } });
 }
 
@@ -17,6 +18,8 @@ export function describeStatus(status: NodeStatus): string[] {
       : 'not verified since it was taken';
     lines.push(`Backup ${backup.id}: taken ${backup.completedAt}, ${backup.entries} entries, ${formatBytes(backup.bytes)}, ${verified}`);
     lines.push(`  ${backup.components.map((c) => `${c.name} ${formatBytes(c.bytes)}`).join(', ')}; etcd ${backup.snapshot}`);
+    if (backup.images) lines.push(`  images: ${backup.images.count} container image(s) saved, ${formatBytes(backup.images.bytes)}`);
+    if (backup.identity) lines.push(...describeIdentityStatus(backup.identity));
     if (backup.warnings.length) lines.push(`  ${backup.warnings.length} warning(s) when taken: ${backup.warnings[0]}${backup.warnings.length > 1 ? ' ...' : ''}`);
   } else {
     lines.push(`No complete backup in ${status.dir}`);

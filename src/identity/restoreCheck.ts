@@ -1,0 +1,77 @@
+// Before a new restore: is this backup of this node, of this cluster, and of the OS deployment
+// that is booted? A backup of another node or cluster would bring back the wrong machine; one of
+// another deployment would put files of one OS onto another. Each is refused in one line unless
+// --force. What cannot be checked (no identity record, an API that does not answer) is said, not
+// refused: the node may be half broken, and that is when a restore is needed.
+import type { Host } from '../host/ports.js';
+import { RecordingReporter, type Reporter } from '../core/reporter.js';
+import { RecoveryError } from '../core/errors.js';
+import type { BackupSummary } from '../backup/summary.js';
+import { readDeploymentStatus } from '../ostree/deployments.js';
+import { ClusterApi } from './clusterApi.js';
+import { certificateWarnings, nodeNameFromCertificates, readKubeletCertificates } from './certificates.js';
+import type { IdentityRecord } from './schema.js';
+
+export interface IdentityCheckInput {
+  summary: BackupSummary;
+  identity: IdentityRecord | undefined;
+  kubeconfig: string;
+  force: boolean;
+  certWarnDays: number;
+}
+
+export async function checkBackupIdentity(host: Host, reporter: Reporter, input: IdentityCheckInput): Promise<void> {
+  const { identity, summary } = input;
+  const mismatches: string[] = [];
+  const booted = await bootedDeployment(host);
+  if (booted && booted !== summary.ostree.checksum) {
+    mismatches.push(`the backup pinned the OS deployment ${short(summary.ostree.checksum)}, but ${short(booted)} is booted`);
+  }
+  if (!identity) {
+    reporter.warn('this backup has no identity record (taken before identity checks, or by the old script): its node and cluster cannot be checked');
+  } else {
+    const live = await liveIdentity(host, input.kubeconfig);
+    const node = identity.nodeName.value;
+    if (node && live.nodeName && node !== live.nodeName) mismatches.push(`the backup is of node ${node}, this is node ${live.nodeName}`);
+    const cluster = identity.clusterId.value;
+    if (cluster && live.clusterId && cluster !== live.clusterId) mismatches.push(`the backup is of cluster ${cluster}, this node is in cluster ${live.clusterId}`);
+    const unchecked = [!(node && live.nodeName) && 'node name', !(cluster && live.clusterId) && 'cluster ID'].filter(Boolean);
+    if (unchecked.length) reporter.warn(`could not check the ${unchecked.join(' and ')} (${live.why ?? 'not recorded in the backup'}): make sure this backup is of this node`);
+    for (const warning of certificateWarnings(identity.certificates, host.clock.now(), input.certWarnDays)) reporter.warn(warning);
+    if (identity.health.forced) reporter.warn(`this backup was taken from a degraded cluster (with --force): ${identity.health.problems[0] ?? ''}`);
+  }
+  if (mismatches.length === 0) return;
+  const message = `this backup does not belong here: ${mismatches.join('; ')}`;
+  if (input.force) {
+    reporter.warn(`${message}; going on because of --force`);
+    return;
+  }
+  throw new RecoveryError('precondition', message, 'restore the backup taken on this node (--dir), roll the OS back first (upgrade-recovery rollback), or, if you are sure: --force');
+}
+
+/** The booted deployment's checksum (deployment 0 where nothing is marked booted, as the backup did). */
+async function bootedDeployment(host: Host): Promise<string | undefined> {
+  try {
+    // Read a second time: its warnings were already given by the pinned-deployment check.
+    const { deployments } = await readDeploymentStatus(host, new RecordingReporter());
+    return (deployments.find((d) => d.booted) ?? deployments[0])?.checksum;
+  } catch {
+    // The pinned-deployment check has already said what is wrong with the deployments.
+    return undefined;
+  }
+}
+
+async function liveIdentity(host: Host, kubeconfig: string): Promise<{ nodeName?: string; clusterId?: string; why?: string }> {
+  const api = new ClusterApi(host, kubeconfig);
+  const versions = await api.clusterVersions();
+  const nodes = versions.ok ? await api.nodes() : versions;
+  const clusterId = versions.ok ? versions.items.find((v) => v.metadata.name === 'version')?.spec?.clusterID : undefined;
+  let nodeName = nodes.ok && nodes.items.length === 1 ? nodes.items[0]!.metadata.name : undefined;
+  nodeName ??= nodeNameFromCertificates(await readKubeletCertificates(host));
+  nodeName ??= (await host.fs.readFile(host.root.path('/etc/hostname'), 'utf8').catch(() => '')).trim() || undefined;
+  return { ...(nodeName ? { nodeName } : {}), ...(clusterId ? { clusterId } : {}), ...(versions.ok ? {} : { why: `the API does not answer: ${versions.reason}` }) };
+}
+
+function short(checksum: string): string {
+  return checksum.slice(0, 12);
+}
