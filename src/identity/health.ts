@@ -3,7 +3,7 @@
 // updated and not degraded. Either the API answered and we say what is wrong, or it did not and we
 // say that, with oc's words.
 import type { Host } from '../host/ports.js';
-import { ClusterApi, conditionOf, type ClusterOperator, type ClusterVersion, type MachineConfigPool, type ClusterNode } from './clusterApi.js';
+import { ClusterApi, conditionOf, type ApiAnswer, type ClusterOperator, type ClusterVersion, type MachineConfigPool, type ClusterNode } from './clusterApi.js';
 import type { HealthRecord } from './schema.js';
 
 export interface HealthReport extends HealthRecord {
@@ -34,22 +34,29 @@ export async function checkClusterHealth(host: Host, kubeconfig: string): Promis
       if (!ok) problems.push(`node ${node.metadata.name} is not Ready: ${nodeDetail(node)}`);
     }
   } else problems.push(`cannot list the nodes: ${nodes.reason}`);
-  if (operators.ok) {
-    for (const operator of operators.items) {
-      const wrong = operatorProblems(operator);
-      report.operators.push({ name: operator.metadata.name, ok: wrong.length === 0, ...(wrong.length ? { detail: wrong.join('; ') } : {}) });
-      if (wrong.length) problems.push(`ClusterOperator ${operator.metadata.name}: ${wrong.join('; ')}`);
-    }
-  } else problems.push(`cannot list the ClusterOperators: ${operators.reason}`);
-  if (pools.ok) {
-    for (const pool of pools.items) {
-      const wrong = poolProblems(pool);
-      report.pools.push({ name: pool.metadata.name, ok: wrong.length === 0, ...(wrong.length ? { detail: wrong.join('; ') } : {}) });
-      if (wrong.length) problems.push(`MachineConfigPool ${pool.metadata.name}: ${wrong.join('; ')}`);
-    }
-  } else problems.push(`cannot list the MachineConfigPools: ${pools.reason}`);
+  judgeEach('ClusterOperator', operators, operatorProblems, report.operators, problems);
+  judgeEach('MachineConfigPool', pools, poolProblems, report.pools, problems);
   report.state = problems.length ? 'degraded' : 'healthy';
   return report;
+}
+
+/** Each object's problems, one line of the report per object; a list the API refused is a problem itself. */
+function judgeEach<T extends { metadata: { name: string } }>(
+  kind: string,
+  answer: ApiAnswer<T>,
+  problemsOf: (item: T) => string[],
+  lines: HealthRecord['operators'],
+  problems: string[],
+): void {
+  if (!answer.ok) {
+    problems.push(`cannot list the ${kind}s: ${answer.reason}`);
+    return;
+  }
+  for (const item of answer.items) {
+    const wrong = problemsOf(item);
+    lines.push({ name: item.metadata.name, ok: wrong.length === 0, ...(wrong.length ? { detail: wrong.join('; ') } : {}) });
+    if (wrong.length) problems.push(`${kind} ${item.metadata.name}: ${wrong.join('; ')}`);
+  }
 }
 
 /** The version the cluster runs: the last completed one in the history, else the desired one. */
