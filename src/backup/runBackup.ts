@@ -75,6 +75,8 @@ interface StepContext {
   /** Tree copies started ahead of their step. */
   copies: Map<string, CopyUnderWay>;
   copySlots: Slots;
+  /** Early flushes of finished copies, waited for before the seal. */
+  flushes: Array<Promise<unknown>>;
   isDone(stepId: string): boolean;
 }
 
@@ -150,6 +152,9 @@ const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree) => ({
     try {
       await copy.done;
       copies.delete(tree.name);
+      // Its writeback starts now, on the disk while we hash on the CPU, instead of all of it in
+      // the final sync (which stays the one that counts).
+      context.flushes.push(host.runner.run('sync', ['-f', paths.tree(tree.name)]).catch(() => undefined));
       const sourceDir = await resolveNodePath(host, tree.nodePath);
       return await writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, estimate.trees[tree.name as TreeName], {
         dir: sourceDir,
@@ -250,7 +255,7 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
 
     const { partial, resumed } = await startOrResume(host, reporter, layout, bootId, options.fresh);
     const state = partial.state!;
-    const context: StepContext = { host, reporter, paths: partial.paths, estimate, options, copies: new Map(), copySlots: new Slots(COPY_PROCESSES), isDone: (id) => id in state.results };
+    const context: StepContext = { host, reporter, paths: partial.paths, estimate, options, copies: new Map(), copySlots: new Slots(COPY_PROCESSES), flushes: [], isDone: (id) => id in state.results };
     const pending = BACKUP_STEPS.filter((step) => !step.enabled || step.enabled(options));
     while (pending.length) {
       if (pending[0]!.id in state.results) {
@@ -273,6 +278,7 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
     }
 
     reporter.stepStart('seal', 'Write backup.json, flush to disk and make this the current backup');
+    await Promise.all(context.flushes);
     const summary = await sealSummary(host, partial, state, options, clusterFacts);
     const generation = await commitGeneration(host, layout, partial, options.selfExecutable);
     reporter.stepEnd('seal', 'done', generation.dir);

@@ -32,7 +32,8 @@ export async function verifyTreeAgainstManifest(
     if (check.problems.length < MAX_LISTED) check.problems.push({ path: displayPath(path), problem });
     else check.moreProblems += 1;
   };
-  const live = describeTree(host, treeDir, { hash: options.data, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  // What is verified may be cold on disk (after a reboot, or long after the backup): read ahead.
+  const live = describeTree(host, treeDir, { hash: options.data, prefetch: true, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   let pending: DescribedEntry | undefined = (await live.next()).value ?? undefined;
 
   await readManifest(host.fs, manifestFile, async (recorded) => {
