@@ -159,7 +159,8 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     .option('--json', 'JSON lines on stdout instead of text', false)
     .option('--no-chroot', "run the node's commands from PATH with --root semantics (a sandbox root)")
     .addOption(new Option('--space-margin <GiB>', 'free space to keep beyond the estimated size').default(DEFAULT_MARGIN_GIB).argParser(parseNumberOption))
-    .action(async (flags: { hostRoot: string; dir?: string; json: boolean; chroot: boolean; spaceMargin: number }) => {
+    .option('--force', 'back up a degraded cluster too (the backup is marked so), or past a failed space check', false)
+    .action(async (flags: { hostRoot: string; dir?: string; json: boolean; chroot: boolean; spaceMargin: number; force: boolean }) => {
       outcome = await launchCommand({ ...flags, spaceMargin: parseSpaceMargin(String(flags.spaceMargin)) }, isSea() ? process.execPath : undefined);
     });
 

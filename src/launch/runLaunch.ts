@@ -19,6 +19,8 @@ export interface LaunchOptions {
   /** The backup dir as this process sees it; must be inside the host root. */
   dir: string;
   spaceMargin: number;
+  /** As `backup --force`: a degraded cluster, or too little space, is a warning. */
+  force?: boolean;
   toolVersion: string;
   /** The running single binary; undefined when run from source (nothing to install). */
   selfExecutable?: string;
@@ -85,7 +87,7 @@ export class LaunchSession {
       }
       const backup = await runBackup(host, reporter, {
         dir: layout.dir,
-        force: false,
+        force: options.force ?? false,
         fresh: false,
         spaceMargin: options.spaceMargin,
         toolVersion: options.toolVersion,

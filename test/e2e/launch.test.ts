@@ -119,6 +119,19 @@ describe('launch on a sandbox host root', () => {
     expect(existsSync(path.join(node.backupDir, '.upgrade-recovery.lock'))).toBe(false);
   });
 
+  it('refuses to back up a degraded cluster (TALM sees UnrecoverableError) unless --force, which marks the backup', async () => {
+    const previous = currentGeneration(node.backupDir);
+    const refused = await runBinary([...args, '--json'], { env: { ...s.env, STANDIN_CLUSTER: 'degraded' } });
+    expect(refused.exitCode).toBe(3);
+    expect(lastLine(refused.stdout)).toMatchObject({ ok: false, talm: 'UnrecoverableError' });
+    expect(currentGeneration(node.backupDir)).toBe(previous);
+    const forced = await runBinary([...args, '--json', '--force'], { env: { ...s.env, STANDIN_CLUSTER: 'degraded' } });
+    expect(forced.exitCode, forced.stdout + forced.stderr).toBe(0);
+    expect(lastLine(forced.stdout)).toMatchObject({ ok: true, talm: 'Succeeded' });
+    const identity = JSON.parse(readFileSync(path.join(node.backupDir, 'current', 'identity.json'), 'utf8'));
+    expect(identity.health).toMatchObject({ state: 'degraded', forced: true });
+  });
+
   it('killed half-way (SIGKILL), keeps the previous backup; the next run repairs the host and resumes', async () => {
     const previous = currentGeneration(node.backupDir);
     // Killed as the trees' copies start (they start together once the etcd snapshot is done).

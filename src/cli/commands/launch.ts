@@ -20,6 +20,8 @@ export interface LaunchFlags {
   /** Run the node's commands from PATH with --root semantics instead of chrooted (sandboxes). */
   chroot: boolean;
   spaceMargin: number;
+  /** Back up a degraded cluster (or past a failed space check) too, marked so: as `backup --force`. */
+  force?: boolean;
 }
 
 /** 128 + the signal number, as a shell reports a process ended by it. */
@@ -42,6 +44,7 @@ export async function launchCommand(flags: LaunchFlags, selfExecutable: string |
   const session = new LaunchSession(host, output.reporter, {
     dir: launchDir(flags),
     spaceMargin: flags.spaceMargin,
+    force: flags.force ?? false,
     toolVersion: TOOL_VERSION,
     ...(selfExecutable ? { selfExecutable } : {}),
   });
