@@ -8,13 +8,17 @@
 // - cp keeps hard links only among the files of one process, so units that share an inode always
 //   go to the same process;
 // - units are passed to cp as arguments (text), so a directory with a child whose name is not
-//   UTF-8 is never split; if such a directory is too big to be one unit, the whole tree is copied
-//   by one cp, as before.
+//   UTF-8 is never split; if such a directory is too big to be one unit and a directory below it
+//   was split already, the whole tree is copied by one cp, as before.
+// A directory of many files and few subdirectories (a kubelet volume of a thousand files) is kept
+// whole too: cut, each of its files would be a unit, and a million files a million arguments.
 import type { BigIntStats } from 'node:fs';
 import { utf8OrUndefined } from '../tree/pathBytes.js';
 
 /** Entries above which a directory is split. */
 export const UNIT_ENTRIES = 1000;
+/** Files directly in a directory above which it is not split (unless a directory below it was). */
+export const LOOSE_FILES = 256;
 /** Entries one cp process is given at most, unless hard links tie more together. */
 export const JOB_ENTRIES = 4000;
 /** Bytes of arguments one cp process is given at most (well under ARG_MAX). */
@@ -45,6 +49,10 @@ interface OpenDir {
   children: Unit[];
   /** A child's name is not UTF-8: this directory can only be copied whole. */
   whole: boolean;
+  /** Children that are not directories. */
+  files: number;
+  /** A directory below was split: this one cannot be a unit any more. */
+  splitBelow: boolean;
   order: number;
 }
 
@@ -63,7 +71,7 @@ export class CopyPlanBuilder {
   add(rel: Buffer, stat: BigIntStats): void {
     const order = this.seen++;
     if (this.stack.length === 0) {
-      this.stack.push({ rel, entries: 1, children: [], whole: false, order });
+      this.stack.push({ rel, entries: 1, children: [], whole: false, files: 0, splitBelow: false, order });
       if (!stat.isDirectory()) this.fallBack = true;
       return;
     }
@@ -74,9 +82,10 @@ export class CopyPlanBuilder {
     if (utf8OrUndefined(lastName(rel)) === undefined) parent.whole = true;
     if (!stat.isDirectory() && stat.nlink > 1n && text !== undefined) this.links.push({ key: `${stat.dev}:${stat.ino}`, rel: text });
     if (stat.isDirectory()) {
-      this.stack.push({ rel, entries: 1, children: [], whole: false, order });
+      this.stack.push({ rel, entries: 1, children: [], whole: false, files: 0, splitBelow: false, order });
     } else {
       parent.entries += 1;
+      parent.files += 1;
       if (text !== undefined) parent.children.push({ rel: text, entries: 1, order });
     }
   }
@@ -84,7 +93,7 @@ export class CopyPlanBuilder {
   finish(): CopyPlan {
     while (this.stack.length > 1) this.close();
     const root = this.stack.pop();
-    if (!root || this.fallBack || root.entries <= this.unitEntries || root.whole) return { kind: 'whole' };
+    if (!root || this.fallBack || this.keptWhole(root)) return { kind: 'whole' };
     this.split(root);
     // Directories are split as they close, children first: reversed, parents come first.
     return { kind: 'split', dirs: this.splitDirs.reverse(), jobs: this.jobs() };
@@ -95,12 +104,22 @@ export class CopyPlanBuilder {
     const parent = this.stack.at(-1)!;
     parent.entries += dir.entries;
     const text = utf8OrUndefined(dir.rel);
-    if (dir.entries <= this.unitEntries || dir.whole) {
-      if (dir.entries > this.unitEntries) this.fallBack = true;
-      if (text !== undefined) parent.children.push({ rel: text, entries: dir.entries, order: dir.order });
+    if (!this.keptWhole(dir)) {
+      this.split(dir);
+      parent.splitBelow = true;
       return;
     }
-    this.split(dir);
+    // Held whole for its odd name, but its split parts are units already: no plan fits.
+    if (dir.whole && dir.splitBelow) this.fallBack = true;
+    if (dir.splitBelow) parent.splitBelow = true;
+    if (text !== undefined) parent.children.push({ rel: text, entries: dir.entries, order: dir.order });
+  }
+
+  /** Small enough, holding an odd name, or holding many files and no split directory. */
+  private keptWhole(dir: OpenDir): boolean {
+    if (dir.whole) return true;
+    if (dir.entries <= this.unitEntries) return true;
+    return dir.files > LOOSE_FILES && !dir.splitBelow;
   }
 
   /** The directory is created by us, its children are units. */

@@ -69,6 +69,16 @@ describe('CopyPlanBuilder', () => {
     expect(big).toEqual({ kind: 'whole' });
   });
 
+  it('keeps a directory of many files whole (no argument per file), unless a directory below it was split', () => {
+    const volumes = plan([...dirOf('v1', 300), ...dirOf('v2', 300)], 100);
+    expect(volumes.kind === 'split' && units(volumes)).toEqual(['v1', 'v2']);
+    const mixed = plan([{ rel: 'm', dir: true }, ...dirOf('m/big', 150), ...dirOf('m/small', 2), ...Array.from({ length: 300 }, (_, i) => ({ rel: `m/f${i}` })), ...dirOf('n', 2)], 100);
+    expect(mixed.kind).toBe('split');
+    if (mixed.kind !== 'split') return;
+    expect(mixed.dirs).toEqual(['.', 'm', 'm/big']);
+    expect(units(mixed)).toHaveLength(150 + 1 + 300 + 1);
+  });
+
   it('copies a tree whose root is not a directory with one cp', () => {
     const builder = new CopyPlanBuilder(1);
     builder.add(Buffer.from('.'), fakeStat({ rel: '.' }));
