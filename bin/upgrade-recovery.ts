@@ -1,6 +1,6 @@
 // Entry point of the single binary: tune the heap (src/cli/heapTuning.ts), then run the CLI.
 import { isSea } from 'node:sea';
-import { keepHeapSmall, restoreEnvironment, smallHeapExec } from '../src/cli/heapTuning.js';
+import { keepHeapSmall, restoreEnvironment, smallHeapExec, type Collect } from '../src/cli/heapTuning.js';
 
 const exec = smallHeapExec(process.execPath, process.argv, process.env, isSea());
 // Does not return when it works; where execve is refused, the CLI simply runs with default heap.
@@ -12,7 +12,7 @@ if (exec) {
   }
 }
 restoreEnvironment(process.env);
-keepHeapSmall((globalThis as { gc?: () => void }).gc, () => {
+keepHeapSmall((globalThis as { gc?: Collect }).gc, () => {
   // Buffers live outside the JS heap; garbage ones wait for a collection all the same.
   const { heapUsed, external } = process.memoryUsage();
   return heapUsed + external;

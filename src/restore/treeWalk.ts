@@ -5,14 +5,14 @@
 import type { BigIntStats } from 'node:fs';
 import type { HostFs } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
-import { compareBytes, displayPath, joinPath } from '../tree/pathBytes.js';
+import { displayPath, joinName, sortedNames } from '../tree/pathBytes.js';
 import { ROOT_REL, type WalkEntry } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
 
 interface Frame {
   abs: Buffer;
   rel: Buffer;
-  names: Buffer[];
+  names: string[];
   next: number;
 }
 
@@ -50,9 +50,9 @@ export class LiveWalk {
         this.stack.pop();
         continue;
       }
-      const rel = frame.rel.length === 0 ? Buffer.from(name) : joinPath(frame.rel, name);
+      const rel = joinName(frame.rel, name);
       if (this.ignore(rel)) continue;
-      const abs = joinPath(frame.abs, name);
+      const abs = joinName(frame.abs, name);
       await breathe();
       const stat = lstatOrMissing(this.fs, abs);
       if (!stat) continue;
@@ -62,13 +62,12 @@ export class LiveWalk {
   }
 
   private enter(dir: WalkEntry): void {
-    let names: Buffer[];
+    let names: string[];
     try {
-      names = this.fs.sync.readdirSync(dir.abs, { encoding: 'buffer' });
+      names = sortedNames(this.fs.sync, dir.abs);
     } catch (error) {
       throw new RecoveryError('failure', `cannot read directory ${displayPath(dir.abs)}: ${(error as Error).message}`);
     }
-    names.sort(compareBytes);
     this.stack.push({ abs: dir.abs, rel: dir.rel === ROOT_REL ? Buffer.alloc(0) : dir.rel, names, next: 0 });
   }
 }

@@ -1,3 +1,4 @@
+import type { HostFsSync } from '../host/ports.js';
 // File names on Linux are bytes, not text. We carry them as Buffers end to end so that a name that
 // is not valid UTF-8 round-trips instead of being mangled or skipped.
 
@@ -7,6 +8,27 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 export function joinPath(dir: Buffer, name: Buffer): Buffer {
   if (dir.length === 0) return Buffer.from(name);
   return Buffer.concat([dir, SLASH, name]);
+}
+
+/**
+ * A directory's names as latin1 strings (one char per byte, so any name round-trips), sorted by
+ * bytes: for such strings the default sort's UTF-16 order is byte order. Not Buffers: each name
+ * read as a Buffer is a native allocation of its own, and a walk of a million entries left the
+ * process tens of MiB of fragmented native memory for names it no longer held.
+ */
+export function sortedNames(fs: Pick<HostFsSync, 'readdirSync'>, dir: Buffer): string[] {
+  const names = fs.readdirSync(dir, { encoding: 'latin1' }) as string[];
+  return names.sort();
+}
+
+/** `dir/name` for a name from sortedNames. */
+export function joinName(dir: Buffer, name: string): Buffer {
+  if (dir.length === 0) return Buffer.from(name, 'latin1');
+  const out = Buffer.allocUnsafe(dir.length + 1 + name.length);
+  dir.copy(out, 0);
+  out[dir.length] = 0x2f;
+  out.write(name, dir.length + 1, 'latin1');
+  return out;
 }
 
 /** The name as text when it is valid UTF-8, otherwise undefined. */

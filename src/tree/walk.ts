@@ -4,7 +4,7 @@
 import type { BigIntStats } from 'node:fs';
 import type { HostFs } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
-import { compareBytes, displayPath, joinPath } from './pathBytes.js';
+import { compareBytes, displayPath, joinName, sortedNames } from './pathBytes.js';
 import { breathe } from './breathe.js';
 
 export interface WalkEntry {
@@ -24,17 +24,16 @@ export async function* walkTree(fs: HostFs, root: string): AsyncGenerator<WalkEn
 }
 
 async function* walkChildren(fs: HostFs, dirAbs: Buffer, dirRel: Buffer): AsyncGenerator<WalkEntry> {
-  let names: Buffer[];
+  let names: string[];
   try {
-    names = fs.sync.readdirSync(dirAbs, { encoding: 'buffer' });
+    names = sortedNames(fs.sync, dirAbs);
   } catch (error) {
     // The old tool's size estimate skipped unreadable directories silently; we stop and say which.
     throw new RecoveryError('failure', `cannot read directory ${displayPath(dirAbs)}: ${(error as Error).message}`);
   }
-  names.sort(compareBytes);
   for (const name of names) {
-    const abs = joinPath(dirAbs, name);
-    const rel = joinPath(dirRel, name);
+    const abs = joinName(dirAbs, name);
+    const rel = joinName(dirRel, name);
     const stat = lstatOrFail(fs, abs);
     yield { rel, abs, stat };
     if (stat.isDirectory()) yield* walkChildren(fs, abs, rel);

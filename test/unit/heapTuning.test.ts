@@ -39,31 +39,43 @@ describe('heap tuning of the single binary', () => {
 });
 
 describe('keepHeapSmall', () => {
-  it('collects once the heap has grown by half over what the last collection kept, never below the floor', () => {
+  it('collects fully once the heap has grown by a fifth over what the last collection kept (never below the floor), and the young generation every 8 MiB in between', () => {
     vi.useFakeTimers();
     try {
       const MiB = 1024 * 1024;
       let used = 10 * MiB;
-      const collections: number[] = [];
-      const stop = keepHeapSmall(() => {
-        collections.push(used);
+      const majors: number[] = [];
+      const minors: number[] = [];
+      const stop = keepHeapSmall((options) => {
+        if (options?.type === 'minor') {
+          minors.push(used);
+          used -= 6 * MiB; // short-lived Buffers freed, some promoted
+          return;
+        }
+        majors.push(used);
         used = 30 * MiB; // what is live
       }, () => used);
       vi.advanceTimersByTime(200);
-      expect(collections).toEqual([]); // under the 32 MiB floor
-      used = 40 * MiB;
-      vi.advanceTimersByTime(20);
-      expect(collections).toEqual([40 * MiB]);
-      used = 44 * MiB; // under 1.5 x 30 MiB
+      expect([majors, minors]).toEqual([[], []]);
+      used = 17 * MiB; // under the floor, 7 MiB of growth: nothing
       vi.advanceTimersByTime(200);
-      expect(collections).toHaveLength(1);
-      used = 46 * MiB;
+      expect(minors).toEqual([]);
+      used = 19 * MiB; // 9 MiB grown: a young-generation collection
       vi.advanceTimersByTime(20);
-      expect(collections).toHaveLength(2);
+      expect(minors).toEqual([19 * MiB]);
+      used = 40 * MiB; // over the 32 MiB floor: a full one
+      vi.advanceTimersByTime(20);
+      expect(majors).toEqual([40 * MiB]);
+      used = 35 * MiB; // under 1.2 x 30 MiB, and under 30 + 8 MiB
+      vi.advanceTimersByTime(200);
+      expect([majors.length, minors.length]).toEqual([1, 1]);
+      used = 37 * MiB; // over 1.2 x 30 MiB
+      vi.advanceTimersByTime(20);
+      expect(majors).toHaveLength(2);
       stop();
       used = 500 * MiB;
       vi.advanceTimersByTime(200);
-      expect(collections).toHaveLength(2);
+      expect(majors).toHaveLength(2);
     } finally {
       vi.useRealTimers();
     }
