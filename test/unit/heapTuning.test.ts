@@ -13,6 +13,10 @@ describe('heap tuning of the single binary', () => {
         UPGRADE_RECOVERY_NODE_OPTIONS_BEFORE: '--trace-warnings',
         MALLOC_ARENA_MAX: '2',
         UPGRADE_RECOVERY_MALLOC_ARENA_MAX_BEFORE: '',
+        MALLOC_MMAP_THRESHOLD_: '65536',
+        UPGRADE_RECOVERY_MALLOC_MMAP_THRESHOLD_BEFORE: '',
+        MALLOC_TRIM_THRESHOLD_: '65536',
+        UPGRADE_RECOVERY_MALLOC_TRIM_THRESHOLD_BEFORE: '',
       },
     });
     // The second process sees the marker and runs; its children get the operator's options back.
@@ -22,11 +26,13 @@ describe('heap tuning of the single binary', () => {
     expect(env).toEqual({ PATH: '/usr/bin', NODE_OPTIONS: '--trace-warnings' });
   });
 
-  it('keeps an operator\'s MALLOC_ARENA_MAX', () => {
-    const env = smallHeapExec('/b', ['/b', '/b'], { MALLOC_ARENA_MAX: '8' }, true)!.env;
+  it('keeps an operator\'s malloc settings', () => {
+    const env = smallHeapExec('/b', ['/b', '/b'], { MALLOC_ARENA_MAX: '8', MALLOC_TRIM_THRESHOLD_: '0' }, true)!.env;
     expect(env.MALLOC_ARENA_MAX).toBe('8');
+    expect(env.MALLOC_TRIM_THRESHOLD_).toBe('0');
+    expect(env.MALLOC_MMAP_THRESHOLD_).toBe('65536');
     restoreEnvironment(env);
-    expect(env).toEqual({ MALLOC_ARENA_MAX: '8' });
+    expect(env).toEqual({ MALLOC_ARENA_MAX: '8', MALLOC_TRIM_THRESHOLD_: '0' });
   });
 
   it('leaves a run from source alone, and removes NODE_OPTIONS again when there was none', () => {
