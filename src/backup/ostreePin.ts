@@ -5,6 +5,7 @@ import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import { parseOstreeStatus, type Deployment } from '../ostree/status.js';
+import { firstLine } from '../core/firstLine.js';
 
 export interface PinnedDeployment {
   checksum: string;
@@ -63,6 +64,3 @@ function ostreeAdmin(host: Host, args: string[]) {
   return host.runner.run('ostree', ['admin', ...args, ...host.root.ostreeSysrootArgs()]);
 }
 
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? '';
-}

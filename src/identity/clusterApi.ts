@@ -3,6 +3,7 @@
 // oc's own words, never an exception.
 import { z } from 'zod';
 import type { Host } from '../host/ports.js';
+import { firstLine } from '../core/firstLine.js';
 
 const condition = z.looseObject({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() });
 const conditions = z.array(condition).optional();
@@ -102,6 +103,3 @@ async function readable(host: Host, file: string): Promise<boolean> {
   }
 }
 
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? '';
-}

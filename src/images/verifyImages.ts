@@ -4,8 +4,8 @@
 import path from 'node:path';
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
-import { RecoveryError } from '../core/errors.js';
 import type { GenerationPaths } from '../backup/layout.js';
+import { readListedJson } from '../backup/listedJson.js';
 import { checkOciLayout } from './ociLayout.js';
 import { displayName } from './select.js';
 import { imagesIndexSchema, type ImagesIndex, type ImagesRecord } from './schema.js';
@@ -18,16 +18,7 @@ export interface ImagesVerdict {
 }
 
 export async function readImagesIndex(host: Host, paths: GenerationPaths, record: ImagesRecord): Promise<ImagesIndex> {
-  const file = path.join(paths.dir, record.index);
-  let json: unknown;
-  try {
-    json = JSON.parse(await host.fs.readFile(file, 'utf8'));
-  } catch (error) {
-    throw new RecoveryError('precondition', `${record.index} of the backup cannot be read (${(error as NodeJS.ErrnoException).code ?? 'not JSON'})`);
-  }
-  const parsed = imagesIndexSchema.safeParse(json);
-  if (!parsed.success) throw new RecoveryError('precondition', `${record.index} of the backup is damaged: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+  return readListedJson(host, path.join(paths.dir, record.index), imagesIndexSchema);
 }
 
 export async function verifyImages(host: Host, paths: GenerationPaths, record: ImagesRecord, data: boolean): Promise<ImagesVerdict> {

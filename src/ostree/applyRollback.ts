@@ -6,6 +6,7 @@ import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import { readDeploymentStatus, type DeploymentStatus } from './deployments.js';
 import { planRollback, stepCommand, type RollbackPlan } from './rollbackPlan.js';
+import { firstLine } from '../core/firstLine.js';
 
 export interface AppliedRollback {
   /** The commands run, in order. */
@@ -58,6 +59,3 @@ export async function applyRollback(host: Host, reporter: Reporter, first: Deplo
   throw new RecoveryError('failure', `the rollback did not converge in ${MAX_STEPS} steps (ran: ${ran.join('; ')})`);
 }
 
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? '';
-}

@@ -4,6 +4,7 @@ import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { readDeployments } from '../backup/ostreePin.js';
 import { parseRpmOstreeStatus, type Deployment } from './status.js';
+import { firstLine } from '../core/firstLine.js';
 
 export interface DeploymentStatus {
   source: 'rpm-ostree' | 'ostree';
@@ -23,6 +24,3 @@ export async function readDeploymentStatus(host: Host, reporter: Reporter): Prom
   return { source: 'ostree', deployments: await readDeployments(host) };
 }
 
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? '';
-}

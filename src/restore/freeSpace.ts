@@ -11,6 +11,8 @@ import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import { breathe } from '../tree/breathe.js';
 import { readManifest } from '../manifest/reader.js';
+import { joinPath } from '../tree/pathBytes.js';
+import { entryPath, Exclusions } from './treeCompare.js';
 import { resolveNodePath } from '../host/resolveNodePath.js';
 import { TREE_COMPONENTS } from '../backup/layout.js';
 import { formatBytes } from '../backup/diskSpace.js';
@@ -73,12 +75,13 @@ export async function checkRestoreSpace(host: Host, reporter: Reporter, backup: 
 async function bytesToWrite(host: Host, manifest: string, target: string, excluded: string[]): Promise<number> {
   let bytes = 0;
   const lstat = host.fs.sync.lstatSync;
+  const exclusions = new Exclusions(excluded);
+  const targetBytes = Buffer.from(target);
   await readManifest(host.fs, manifest, (entry) => {
     if (entry.type !== 'file' || entry.size === 0) return;
-    const relative = entry.path ?? Buffer.from(entry.pathB64!, 'base64').toString('latin1');
-    if (excluded.some((e) => relative === e || relative.startsWith(`${e}/`))) return;
-    const live = entry.path !== undefined ? path.join(target, entry.path) : Buffer.concat([Buffer.from(`${target}/`), Buffer.from(entry.pathB64!, 'base64')]);
-    const stat = lstat(live, { bigint: true, throwIfNoEntry: false });
+    const rel = entryPath(entry);
+    if (exclusions.covers(rel)) return;
+    const stat = lstat(joinPath(targetBytes, rel), { bigint: true, throwIfNoEntry: false });
     if (!stat?.isFile() || stat.size !== BigInt(entry.size) || stat.mtimeNs !== BigInt(entry.mtimeNs)) bytes += entry.size;
     return breathe();
   });
