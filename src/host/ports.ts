@@ -32,7 +32,7 @@ export type HostFs = Pick<
  * several times the syscall itself (measured by `npm run bench`). The walks call these in slices
  * and hand the event loop back between slices (src/tree/breathe.ts).
  */
-export type HostFsSync = Pick<typeof fsSync, 'lstatSync' | 'readdirSync' | 'openSync' | 'readSync' | 'closeSync' | 'readlinkSync' | 'fstatSync'>;
+export type HostFsSync = Pick<typeof fsSync, 'lstatSync' | 'readdirSync' | 'openSync' | 'readSync' | 'closeSync' | 'readlinkSync' | 'fstatSync' | 'renameSync'>;
 
 export interface CommandResult {
   /** 127 when the command could not be started at all (not found, not executable). */

@@ -1,6 +1,6 @@
 // Real implementations of the ports. Only the CLI layer constructs these.
 import * as fsPromises from 'node:fs/promises';
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, renameSync } from 'node:fs';
 import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import type { Archiver, Clock, CommandRunner, Host, HostFs, ProcessTable } from './ports.js';
@@ -8,7 +8,7 @@ import { NodeRoot } from './nodeRoot.js';
 
 export const realFs: HostFs = {
   ...fsPromises,
-  sync: { lstatSync, readdirSync, openSync, readSync, closeSync, readlinkSync, fstatSync },
+  sync: { lstatSync, readdirSync, openSync, readSync, closeSync, readlinkSync, fstatSync, renameSync },
 };
 
 export const execaRunner: CommandRunner = {

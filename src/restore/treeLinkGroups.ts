@@ -4,9 +4,10 @@
 // decision waits: a quick pre-read of the manifest tells which files lead a group and how many
 // names it has, and only group members are held back, never the whole tree.
 import type { HostFs } from '../host/ports.js';
-import type { ManifestEntry } from '../manifest/schema.js';
-import { readManifest } from '../manifest/reader.js';
+import { manifestEntrySchema, type ManifestEntry } from '../manifest/schema.js';
+import { ManifestDamagedError, scanManifestLines } from '../manifest/reader.js';
 import { compareWalkOrder } from '../tree/walk.js';
+import { displayPath } from '../tree/pathBytes.js';
 import { groupNeedsRewrite, recordedLinkTo, type GroupMember, type Verdict } from './treeCompare.js';
 
 export interface LinkGroupMember extends GroupMember {
@@ -23,25 +24,49 @@ export interface SettledGroup {
   sha256?: string;
 }
 
-/** First name of each group (bytes as latin1, a lossless key) -> number of names. */
+/**
+ * First name of each group (bytes as latin1, a lossless key) -> number of names. Only the lines
+ * that name a hard link are parsed: the planner's own pass over the manifest validates every line,
+ * and checks that each hard link it meets was counted here (LinkGroups.groupOf).
+ */
 export async function readLinkGroupSizes(fs: HostFs, manifest: string): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
-  await readManifest(fs, manifest, (entry) => {
-    if (entry.type !== 'hardlink') return;
-    const key = recordedLinkTo(entry)!.toString('latin1');
-    sizes.set(key, (sizes.get(key) ?? 1) + 1);
-  });
+  try {
+    scanManifestLines(fs, manifest, '"hardlink"', (value) => {
+      const parsed = manifestEntrySchema.safeParse(value);
+      if (!parsed.success || parsed.data.type !== 'hardlink') return;
+      const key = recordedLinkTo(parsed.data)!.toString('latin1');
+      sizes.set(key, (sizes.get(key) ?? 1) + 1);
+    });
+  } catch (error) {
+    // A missing manifest is reported by the planner's full read, with its usual message.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
   return sizes;
 }
 
 export class LinkGroups {
   private readonly pending = new Map<string, LinkGroupMember[]>();
+  /** Names after the first that the pre-read counted and the planner has not met yet. */
+  private readonly uncounted: Map<string, number>;
 
-  constructor(private readonly sizes: Map<string, number>) {}
+  constructor(
+    private readonly sizes: Map<string, number>,
+    private readonly manifest: string,
+  ) {
+    this.uncounted = new Map([...sizes].map(([key, names]) => [key, names - 1]));
+  }
 
   /** The group an entry belongs to, if any. */
   groupOf(recorded: ManifestEntry, rel: Buffer): string | undefined {
-    if (recorded.type === 'hardlink') return recordedLinkTo(recorded)!.toString('latin1');
+    if (recorded.type === 'hardlink') {
+      const key = recordedLinkTo(recorded)!.toString('latin1');
+      // Only a line spelled unlike our writer's (`"hardlink"` escaped) could escape the pre-read.
+      const uncounted = this.uncounted.get(key);
+      if (!uncounted) throw new ManifestDamagedError(this.manifest, `hard link ${displayPath(rel)} was not counted in its group`);
+      this.uncounted.set(key, uncounted - 1);
+      return key;
+    }
     if (recorded.type !== 'file') return undefined;
     const key = rel.toString('latin1');
     return this.sizes.has(key) ? key : undefined;

@@ -110,7 +110,7 @@ class TreePlanner {
     private readonly onProgress?: (delta: { files: number; bytes: number }) => void,
   ) {
     this.exclusions = new Exclusions(input.excluded);
-    this.groups = new LinkGroups(groupSizes);
+    this.groups = new LinkGroups(groupSizes, input.manifest);
     this.walk = new LiveWalk(host.fs, input.liveTree, (rel) => {
       if (!isStagingPath(rel)) return this.exclusions.covers(rel);
       this.plan.staleStaging = true;

@@ -6,6 +6,7 @@ import type { Host } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { displayPath, joinPath } from '../tree/pathBytes.js';
 import { ROOT_REL } from '../tree/walk.js';
+import { breathe } from '../tree/breathe.js';
 import { compareWalkOrder } from '../tree/walk.js';
 import type { PlannedWrite, TreePlan, TreePlanInput } from './treePlan.js';
 import { rsyncList } from './treeRsync.js';
@@ -22,7 +23,10 @@ export async function replaceEntries(host: Host, input: TreePlanInput, writes: r
   for (const write of writes) {
     if (write.rel.equals(ROOT_REL)) continue;
     const target = joinPath(live, write.rel);
-    const current = await lstatOrUndefined(host, target);
+    // Synchronous calls in slices, as the walks make them: thousands of renames of small files.
+    const pause = breathe();
+    if (pause) await pause;
+    const current = lstatOrUndefined(host, target);
     try {
       if (write.type === 'dir') {
         // Created private; its owner, mode, labels and times come with the metadata pass.
@@ -32,7 +36,7 @@ export async function replaceEntries(host: Host, input: TreePlanInput, writes: r
       }
       // Only now that its replacement is staged and checked does a directory in the way go.
       if (current?.isDirectory()) await host.fs.rm(target, { recursive: true, force: true });
-      await host.fs.rename(staging.staged(write.rel), target);
+      host.fs.sync.renameSync(staging.staged(write.rel), target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EXDEV') {
         acrossMounts.push(write.rel);
@@ -89,9 +93,9 @@ export async function fixMetadata(host: Host, input: TreePlanInput, plan: TreePl
   return rels.length;
 }
 
-async function lstatOrUndefined(host: Host, target: Buffer) {
+function lstatOrUndefined(host: Host, target: Buffer) {
   try {
-    return await host.fs.lstat(target);
+    return host.fs.sync.lstatSync(target);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new RecoveryError('failure', `cannot stat ${displayPath(target)}: ${(error as Error).message}`);
