@@ -49,6 +49,12 @@ export const manifestEntrySchema = z
      * when that could not be vouched for.
      */
     identity: z.string().regex(/^\d+:\d+:-?\d+$/, 'dev:ino:ctimeNs').optional(),
+    /**
+     * `dev:ino:ctimeNs` of the backup's own copy of the entry when it was described: while the
+     * copy keeps it, its xattrs are the ones recorded here (any change would have moved its
+     * ctime), so a check of the backup need not read them again. Absent in older manifests.
+     */
+    copyIdentity: z.string().regex(/^\d+:\d+:-?\d+$/, 'copyIdentity is not dev:ino:ctimeNs').optional(),
   })
   .refine((e) => (e.path === undefined) !== (e.pathB64 === undefined), 'exactly one of path, pathB64')
   .refine((e) => e.type !== 'file' || e.sha256 !== undefined, 'a file needs its sha256')

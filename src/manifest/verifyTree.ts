@@ -1,10 +1,11 @@
 // Checks a tree against its manifest in one pass: both are in walk order, so they are merged like
 // two sorted lists. Reports every difference (up to a cap), not just the first.
 import type { Host } from '../host/ports.js';
-import { describeTree, type DescribedEntry, type EntryDescription } from '../tree/describe.js';
-import { compareWalkOrder } from '../tree/walk.js';
-import { decodeName, displayPath } from '../tree/pathBytes.js';
-import { readManifest } from './reader.js';
+import { describeTree, identityOf, type DescribedEntry, type EntryDescription } from '../tree/describe.js';
+import { compareWalkOrder, type WalkEntry } from '../tree/walk.js';
+import { displayPath } from '../tree/pathBytes.js';
+import { XATTR_BATCH, type Xattrs } from '../tree/xattrs.js';
+import { ManifestCursor } from './manifestCursor.js';
 import type { ManifestEntry } from './schema.js';
 
 export interface TreeProblem {
@@ -32,31 +33,75 @@ export async function verifyTreeAgainstManifest(
     if (check.problems.length < MAX_LISTED) check.problems.push({ path: displayPath(path), problem });
     else check.moreProblems += 1;
   };
-  // What is verified may be cold on disk (after a reboot, or long after the backup): read ahead.
-  const live = describeTree(host, treeDir, { hash: options.data, prefetch: true, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  let pending: DescribedEntry | undefined = (await live.next()).value ?? undefined;
-
-  await readManifest(host.fs, manifestFile, async (recorded) => {
-    check.entries += 1;
-    const recordedPath = decodeName(recorded.path !== undefined ? { text: recorded.path } : { base64: recorded.pathB64! });
-    // Entries on disk that sort before this one are not in the manifest.
-    while (pending && compareWalkOrder(pending.rel, recordedPath) < 0) {
+  const manifest = new ManifestCursor(host.fs, manifestFile);
+  try {
+    // What is verified may be cold on disk (after a reboot, or long after the backup): read ahead.
+    const live = describeTree(host, treeDir, {
+      hash: options.data,
+      prefetch: true,
+      knownXattrs: unchangedCopyXattrs(manifest),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    let pending: DescribedEntry | undefined = (await live.next()).value ?? undefined;
+    for (let next = await manifest.take(); next; next = await manifest.take()) {
+      const { rel: recordedPath, entry: recorded } = next;
+      check.entries += 1;
+      // Entries on disk that sort before this one are not in the manifest.
+      while (pending && compareWalkOrder(pending.rel, recordedPath) < 0) {
+        report(pending.rel, 'not in the manifest');
+        pending = (await live.next()).value ?? undefined;
+      }
+      if (!pending || compareWalkOrder(pending.rel, recordedPath) > 0) {
+        report(recordedPath, 'missing');
+        continue;
+      }
+      const difference = describeDifference(recorded, pending.description, options.data);
+      if (difference) report(recordedPath, difference);
+      pending = (await live.next()).value ?? undefined;
+    }
+    while (pending) {
       report(pending.rel, 'not in the manifest');
       pending = (await live.next()).value ?? undefined;
     }
-    if (!pending || compareWalkOrder(pending.rel, recordedPath) > 0) {
-      report(recordedPath, 'missing');
-      return;
-    }
-    const difference = describeDifference(recorded, pending.description, options.data);
-    if (difference) report(recordedPath, difference);
-    pending = (await live.next()).value ?? undefined;
-  });
-  while (pending) {
-    report(pending.rel, 'not in the manifest');
-    pending = (await live.next()).value ?? undefined;
+    return check;
+  } finally {
+    await manifest.close();
   }
-  return check;
+}
+
+/**
+ * How far the lookup may read past the entry the merge is at: the walk runs two windows ahead of
+ * it. Beyond that (a stretch of the manifest missing on disk) entries are simply read by getfattr.
+ */
+const MAX_LOOKAHEAD = 4 * XATTR_BATCH;
+
+/**
+ * The xattrs the manifest recorded, for entries of the backup's copy that still have the
+ * `copyIdentity` it recorded: same device, inode and ctime, so nothing (no setfattr, chmod, chown,
+ * write, link or rename) touched them since they were described. Any other entry, an older
+ * manifest's, or a copy now on another device number, goes to getfattr.
+ */
+function unchangedCopyXattrs(manifest: ManifestCursor): (entries: readonly WalkEntry[]) => Promise<Array<Xattrs | undefined>> {
+  // The absolute index of the manifest entry the lookup has reached (walk order, like the manifest).
+  let reached = 0;
+  return async (entries) => {
+    const known: Array<Xattrs | undefined> = [];
+    for (const entry of entries) {
+      let found: Xattrs | undefined;
+      // Stops at the first entry that does not sort before this one, or at the limit (then the
+      // next entries start there, and wait for the merge to move on).
+      for (; (reached = Math.max(reached, manifest.taken)) - manifest.taken <= MAX_LOOKAHEAD; reached++) {
+        const recorded = manifest.peek(reached) ?? (await manifest.at(reached));
+        const order = recorded ? compareWalkOrder(recorded.rel, entry.rel) : 1;
+        if (order < 0) continue;
+        const { copyIdentity, xattrs } = recorded?.entry ?? {};
+        if (order === 0 && copyIdentity !== undefined && copyIdentity === identityOf(entry.stat)) found = xattrs ?? {};
+        break;
+      }
+      known.push(found);
+    }
+    return known;
+  };
 }
 
 /** The first field that differs, as words for the operator; undefined when the entry matches. */
@@ -77,6 +122,8 @@ export function describeDifference(recorded: ManifestEntry, actual: EntryDescrip
 }
 
 function sameXattrs(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  // The manifest's own object when the copy vouched for its xattrs (unchangedCopyXattrs).
+  if (a === b) return true;
   const left = Object.entries(a ?? {}).sort(([x], [y]) => x.localeCompare(y));
   const right = Object.entries(b ?? {}).sort(([x], [y]) => x.localeCompare(y));
   return JSON.stringify(left) === JSON.stringify(right);

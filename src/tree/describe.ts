@@ -26,6 +26,17 @@ export interface DescribeOptions {
    */
   prefetch?: boolean;
   onProgress?: (delta: { files: number; bytes: number }) => void;
+  /**
+   * Record each entry's own `copyIdentity` with its xattrs: for a tree that vouches for itself
+   * (the backup's copy, described into its manifest). See settledReadTime.
+   */
+  copyIdentity?: boolean;
+  /**
+   * Xattrs known without getfattr, for each entry of a window (called one window at a time, in
+   * walk order); undefined where getfattr must read them. A check of the backup's copy passes the
+   * manifest's for entries whose copy still has the copyIdentity the manifest recorded.
+   */
+  knownXattrs?: (entries: readonly WalkEntry[]) => Promise<ReadonlyArray<Xattrs | undefined>>;
 }
 
 
@@ -39,7 +50,13 @@ const PREFETCH_MAX_BYTES = 1024n * 1024n;
 /** A window of walked entries whose xattrs are being read by getfattr. */
 interface Window {
   entries: WalkEntry[];
-  xattrs: Promise<Xattrs[]>;
+  xattrs: Promise<WindowXattrs>;
+}
+
+interface WindowXattrs {
+  xattrs: Xattrs[];
+  /** With the copyIdentity option: each entry's, where its xattrs were read late enough. */
+  copyIdentities?: Array<string | undefined>;
 }
 
 /**
@@ -50,12 +67,17 @@ export async function* describeTree(host: Host, root: string, options: DescribeO
   const firstPathOfInode = new Map<string, Buffer>();
   const reading: Array<Promise<void>> = [];
   const cache = new CacheProbe();
+  // Lookups of known xattrs run one window after the other, in walk order.
+  let lookups: Promise<unknown> = Promise.resolve();
   const open = (entries: WalkEntry[]): Window => {
     if (options.hash && options.prefetch && cache.mayBeCold()) {
       const files = entries.filter(worthPrefetching).map((e) => e.abs);
       reading.push(cache.measured(files.length, prefetchFiles(host.runner, files)));
     }
-    const xattrs = readXattrs(host.fs, host.runner, entries.map((e) => e.abs));
+    const { knownXattrs } = options;
+    const known = knownXattrs ? lookups.then(() => knownXattrs(entries)) : undefined;
+    if (known) lookups = known;
+    const xattrs = readWindowXattrs(host, entries, known, options.copyIdentity === true);
     // Awaited when its turn comes; a generator left early must not leave it unhandled.
     xattrs.catch(() => undefined);
     return { entries, xattrs };
@@ -82,8 +104,11 @@ async function* describeWindow(
   firstPathOfInode: Map<string, Buffer>,
   options: DescribeOptions,
 ): AsyncGenerator<DescribedEntry> {
-  const xattrs = await reading;
+  const { xattrs, copyIdentities } = await reading;
   const descriptions = window.map((entry, i) => baseDescription(entry, xattrs[i] ?? {}, firstPathOfInode));
+  copyIdentities?.forEach((identity, i) => {
+    if (identity) descriptions[i]!.copyIdentity = identity;
+  });
   for (const [i, description] of descriptions.entries()) {
     if (description.type !== 'symlink') continue;
     const target = host.fs.sync.readlinkSync(window[i]!.abs, { encoding: 'buffer' });
@@ -101,6 +126,44 @@ async function* describeWindow(
   for (let i = 0; i < window.length; i++) {
     yield { rel: window[i]!.rel, abs: window[i]!.abs, description: descriptions[i]! };
   }
+}
+
+/** getfattr over the entries of a window whose xattrs are not known otherwise. */
+async function readWindowXattrs(
+  host: Host,
+  entries: readonly WalkEntry[],
+  known: Promise<ReadonlyArray<Xattrs | undefined>> | undefined,
+  copyIdentity: boolean,
+): Promise<WindowXattrs> {
+  const recorded = known ? await known : [];
+  const unknown = entries.flatMap((_, i) => (recorded[i] ? [] : [i]));
+  const readAt = copyIdentity ? await settledReadTime(host, entries) : undefined;
+  const read = unknown.length > 0 ? await readXattrs(host.fs, host.runner, unknown.map((i) => entries[i]!.abs)) : [];
+  const xattrs = entries.map((_, i) => recorded[i] ?? {});
+  unknown.forEach((i, k) => (xattrs[i] = read[k] ?? {}));
+  if (readAt === undefined) return { xattrs };
+  return { xattrs, copyIdentities: entries.map(({ stat }) => (stat.ctimeNs + SETTLE_NS <= readAt ? identityOf(stat) : undefined)) };
+}
+
+/**
+ * Kernel timestamps are coarse (a clock tick, a few when the tick is late): a change made just
+ * after an entry's last one can leave its ctime as it was. Xattrs read at least this long after
+ * the entry's ctime are vouched for by it, since any later change gives a later ctime.
+ */
+const SETTLE_NS = 100_000_000n;
+
+/**
+ * When the getfattr of a window may start, in ns since the epoch: for a copy just written (its
+ * newest ctime within SETTLE_NS of now), after waiting that out, once per tree in practice.
+ */
+async function settledReadTime(host: Host, entries: readonly WalkEntry[]): Promise<bigint> {
+  const now = () => BigInt(host.clock.now().getTime()) * 1_000_000n;
+  let newest = 0n;
+  for (const { stat } of entries) if (stat.ctimeNs > newest) newest = stat.ctimeNs;
+  const wait = newest + SETTLE_NS - now();
+  // A ctime further ahead means a clock set back: not waited for (and not vouched for).
+  if (wait > 0n && wait <= SETTLE_NS) await host.clock.sleep(Math.ceil(Number(wait) / 1e6) + 1);
+  return now();
 }
 
 function baseDescription(entry: WalkEntry, xattrs: Record<string, string>, firstPathOfInode: Map<string, Buffer>): EntryDescription {

@@ -3,7 +3,7 @@
 // planner must refuse a hard link that it did not count.
 import { describe, expect, it } from 'vitest';
 import { ManifestWriter } from '../../src/manifest/writer.js';
-import { ManifestDamagedError, scanManifestLines } from '../../src/manifest/reader.js';
+import { ManifestDamagedError, readManifest, scanManifestLines } from '../../src/manifest/reader.js';
 import type { ManifestEntry } from '../../src/manifest/schema.js';
 import { LinkGroups, readLinkGroupSizes } from '../../src/restore/treeLinkGroups.js';
 import { memHost } from '../support/memHost.js';
@@ -71,5 +71,24 @@ describe('hard-link groups read ahead of a restore plan', () => {
     // A third name of a group counted with two.
     expect(() => groups.groupOf({ ...recorded, path: 'c' }, Buffer.from('c'))).toThrow(ManifestDamagedError);
     expect(() => groups.groupOf({ ...recorded, path: 'c' }, Buffer.from('c'))).toThrow(/hard link c was not counted/);
+  });
+});
+
+describe('manifest lines longer than a read chunk', () => {
+  it('reads and scans a line of more than 1 MiB, and a last line without its newline', async () => {
+    const big = { ...link('big', 'f0'), xattrs: { 'user.big': 'x'.repeat(3 * 1024 * 1024) } };
+    const host = await manifestOf([file('f0'), big, file('z')]);
+    const seen: ManifestEntry[] = [];
+    await readManifest(host.fs, '/m/etc.jsonl', (e) => void seen.push(e));
+    expect(seen.map((e) => e.path)).toEqual(['f0', 'big', 'z']);
+    expect(seen[1]!.xattrs!['user.big']!.length).toBe(3 * 1024 * 1024);
+    expect(await readLinkGroupSizes(host.fs, '/m/etc.jsonl')).toEqual(new Map([['f0', 2]]));
+
+    // Without the footer's newline: still whole.
+    const text = String(await host.fs.readFile('/m/etc.jsonl', 'utf8'));
+    await host.fs.writeFile('/m/etc.jsonl', text.replace(/\n$/, ''));
+    const again: ManifestEntry[] = [];
+    await readManifest(host.fs, '/m/etc.jsonl', (e) => void again.push(e));
+    expect(again).toHaveLength(3);
   });
 });
