@@ -1,6 +1,7 @@
 // `backup`, as a runbook: the old --take-backup's steps in its order, into a partial generation
 // that only becomes the backup once everything in it is written, described and flushed.
 import path from 'node:path';
+import { constants as fsConstants } from 'node:fs';
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
@@ -225,7 +226,8 @@ export const BACKUP_STEPS: BackupStep[] = [
         reporter.warn('not running as the single binary: no copy of the tool is written into the backup');
         return null;
       }
-      await host.fs.copyFile(options.selfExecutable, paths.tool);
+      // A clone where the filesystem shares blocks (XFS with reflink, as RHCOS's /var), else a copy.
+      await host.fs.copyFile(options.selfExecutable, paths.tool, fsConstants.COPYFILE_FICLONE);
       await host.fs.chmod(paths.tool, 0o755);
       return paths.tool;
     },

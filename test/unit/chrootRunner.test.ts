@@ -10,6 +10,7 @@ import { takeClusterBackup } from '../../src/backup/clusterSnapshot.js';
 import { SyslogSink } from '../../src/ui/syslog.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { memHost } from '../support/memHost.js';
+import { realHost } from '../../src/host/real.js';
 
 /** Records every command line it is given and answers from `answer`. */
 function recorder(answer: (line: string) => Partial<CommandResult> = () => ({})) {
@@ -110,11 +111,56 @@ describe('the backup steps through the chroot runner (root /host)', () => {
     ]);
   });
 
-  it("sends syslog lines with the node's logger", async () => {
-    const inner = recorder();
-    const sink = new SyslogSink(new ChrootRunner(inner.runner, '/host'));
+  it("sends syslog lines with the node's logger, those that wait meanwhile in one call", async () => {
+    const calls: Array<{ line: string; input: string | undefined }> = [];
+    let release: () => void = () => undefined;
+    const inner: CommandRunner = {
+      async run(command, args, options) {
+        calls.push({ line: [command, ...args].join(' '), input: options?.input });
+        // The first call is slow: the lines logged meanwhile wait for it.
+        if (calls.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return { exitCode: 0, stdout: '', stderr: '' };
+      },
+    };
+    const sink = new SyslogSink(new ChrootRunner(inner, '/host'));
+    sink.log('Backup started');
+    sink.log('etc: done');
     sink.log('Backup complete');
+    const flushed = sink.flush();
+    release();
+    await flushed;
+    expect(calls).toEqual([
+      { line: 'chroot /host logger -t upgrade-recovery', input: 'Backup started\n' },
+      { line: 'chroot /host logger -t upgrade-recovery', input: 'etc: done\nBackup complete\n' },
+    ]);
+  });
+
+  it("gives util-linux logger one message per line on its input", async () => {
+    const real = realHost('/').runner;
+    const seen: string[] = [];
+    // The real logger, told to copy each message to stderr (there is no syslog socket here).
+    const sink = new SyslogSink({
+      async run(command, args, options) {
+        const run = await real.run(command, [...args, '--stderr', '--socket-errors=off'], options);
+        seen.push(...run.stderr.split('\n').filter((l) => l !== ''));
+        return run;
+      },
+    });
+    sink.log('Backup started');
+    sink.log('etc: done (30165 entries)');
     await sink.flush();
-    expect(inner.lines).toEqual(['chroot /host logger -t upgrade-recovery -- Backup complete']);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatch(/ upgrade-recovery: Backup started$/);
+    expect(seen[1]).toMatch(/ upgrade-recovery: etc: done \(30165 entries\)$/);
+  });
+
+  it('stops sending to syslog once logger fails', async () => {
+    const inner = recorder(() => ({ exitCode: 1 }));
+    const sink = new SyslogSink(inner.runner);
+    sink.log('one');
+    await sink.flush();
+    sink.log('two');
+    await sink.flush();
+    expect(inner.lines).toEqual(['logger -t upgrade-recovery']);
   });
 });
