@@ -58,9 +58,9 @@ try {
   console.log(`  etcd snapshot ${summary.cluster.snapshot}: ${JSON.stringify(summary.cluster.status ?? 'no status')}`);
   console.log(`  extras.tgz: ${summary.extras.archived.join(', ')}; missing on the node: ${summary.extras.missing.join(', ') || 'none'}`);
 
-  say('Independent checks: rsync -aAXHc --dry-run --itemize-changes finds nothing to change');
+  say('Independent checks: rsync -aAXHc --modify-window=-1 --dry-run --itemize-changes finds nothing to change');
   for (const [tree, source] of [['etc', 'etc'], ['local', 'usr/local'], ['kubelet', 'var/lib/kubelet']]) {
-    const run = await execa('rsync', ['-aAXHc', '--dry-run', '--itemize-changes', '--delete', `${path.join(root, source!)}/`, `${path.join(dir, tree!)}/`]);
+    const run = await execa('rsync', ['-aAXHc', '--modify-window=-1', '--dry-run', '--itemize-changes', '--delete', `${path.join(root, source!)}/`, `${path.join(dir, tree!)}/`]);
     const changes = run.stdout.trim();
     console.log(`  /${source} vs ${tree}/: ${changes === '' ? 'identical' : `DIFFERENT:\n${changes}`}`);
     failed ||= changes !== '';
@@ -93,7 +93,7 @@ try {
   say('Independent checks after the restore');
   for (const [tree, source] of [['etc', 'etc'], ['local', 'usr/local'], ['kubelet', 'var/lib/kubelet']]) {
     const excludes = tree === 'etc' ? ['--exclude=/kubernetes/manifests-stopped', '--exclude=/kubernetes/manifests', '--exclude=/.updated'] : [];
-    const run = await execa('rsync', ['-aAXHc', '--dry-run', '--itemize-changes', '--delete', ...excludes, `${path.join(dir, tree!)}/`, `${path.join(root, source!)}/`]);
+    const run = await execa('rsync', ['-aAXHc', '--modify-window=-1', '--dry-run', '--itemize-changes', '--delete', ...excludes, `${path.join(dir, tree!)}/`, `${path.join(root, source!)}/`]);
     const changes = run.stdout.split('\n').filter((l) => l !== '' && l !== '.d..t...... kubernetes/');
     console.log(`  /${source} is ${changes.length === 0 ? 'exactly the backup again' : `STILL DIFFERENT:\n${changes.join('\n')}`}`);
     failed ||= changes.length !== 0;

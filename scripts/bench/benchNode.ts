@@ -225,7 +225,7 @@ function bytesFrom(random: () => number, length: number): Buffer {
  */
 export async function resetTrees(root: string, generation: string): Promise<void> {
   for (const [tree, nodePath] of TREES) {
-    const run = await execa('rsync', ['-aAXH', '--delete', `${path.join(generation, tree)}/`, `${path.join(root, nodePath)}/`], { reject: false });
+    const run = await execa('rsync', ['-aAXH', '--modify-window=-1', '--delete', `${path.join(generation, tree)}/`, `${path.join(root, nodePath)}/`], { reject: false });
     if (run.exitCode !== 0) throw new Error(`resetting /${nodePath} failed: ${run.stderr}`);
   }
 }

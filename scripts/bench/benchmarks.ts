@@ -193,7 +193,7 @@ async function restoreAsAnOperator(context: Context, env: NodeJS.ProcessEnv, cac
 }
 
 /**
- * `rsync -aAXHc --dry-run --itemize-changes --delete` finds nothing to change between the backup's
+ * `rsync -aAXHc --modify-window=-1 --dry-run --itemize-changes --delete` finds nothing to change between the backup's
  * trees and the node's, except what the restore leaves alone by design (etc.exclude.list, and
  * /etc/kubernetes, whose mtime cluster-restore.sh touches), as in test/support/upgrade.ts.
  */
@@ -201,7 +201,7 @@ async function expectTreesExact(root: string, generation: string): Promise<void>
   const excluded = ['/kubernetes/manifests', '/.updated', '/iscsi', '/sno-runtime', '/pki/ca-trust/source/anchors/extra.pem', '/kubernetes/manifests-stopped'];
   for (const [tree, nodePath] of TREES) {
     const excludes = tree === 'etc' ? excluded.map((p) => `--exclude=${p}`) : [];
-    const run = await execa('rsync', ['-aAXHc', '--dry-run', '--itemize-changes', '--delete', ...excludes, `${path.join(generation, tree)}/`, `${path.join(root, nodePath)}/`]);
+    const run = await execa('rsync', ['-aAXHc', '--modify-window=-1', '--dry-run', '--itemize-changes', '--delete', ...excludes, `${path.join(generation, tree)}/`, `${path.join(root, nodePath)}/`]);
     const differences = run.stdout
       .split('\n')
       .filter((line) => line !== '' && !(tree === 'etc' && line === '.d..t...... kubernetes/'));

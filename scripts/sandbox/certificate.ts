@@ -10,6 +10,8 @@ export interface CertificateSpec {
   subject: Array<['CN' | 'O', string]>;
   notBefore: Date;
   notAfter: Date;
+  /** 8 bytes; random when not given. */
+  serial?: Buffer;
 }
 
 const OID = {
@@ -23,8 +25,10 @@ export function makeCertificatePem(spec: CertificateSpec, key: KeyObject = gener
   const publicDer = createPublicKey(key).export({ type: 'spki', format: 'der' });
   const name = seq(...spec.subject.map(([attr, value]) => set(seq(oid(OID[attr]), utf8(value)))));
   const algorithm = seq(oid(OID.ecdsaWithSHA256));
-  const serial = randomBytes(8);
-  serial[0]! &= 0x7f;
+  // Positive, and minimal in DER: a first byte of 0 would be padding, which OpenSSL refuses (a
+  // serial of 0x00 0x1f... made one certificate in about 256 unreadable).
+  const serial = Buffer.from(spec.serial ?? randomBytes(8));
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const tbs = seq(
     tag(0xa0, int(Buffer.from([2]))),
     int(serial),

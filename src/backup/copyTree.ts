@@ -91,7 +91,7 @@ async function copySplit(
   if (late.length) await copyUnits(late);
   if (stop !== undefined) return stop;
   const dirs = plan.dirs.join('\0');
-  const rsync = await host.runner.run('rsync', ['-aAX', '--from0', '--files-from=-', `${source}/`, `${target}/`], { input: dirs });
+  const rsync = await host.runner.run('rsync', ['-aAX', '--modify-window=-1', '--from0', '--files-from=-', `${source}/`, `${target}/`], { input: dirs });
   return failureOf(rsync);
 }
 

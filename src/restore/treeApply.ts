@@ -1,7 +1,8 @@
 // Makes a live tree identical to its backup following a plan from planTreeRestore:
 //   1. (nothing to do before staging: the backup's bytes are checked where they are used, below)
-//   2. stage the entries to write from the backup inside the tree (one rsync), and check the staged
-//      bytes against the manifest (a mismatch is then blamed on the backup or on the copy);
+//   2. stage the entries to write from the backup inside the tree (big files by a copy of our own
+//      that hashes what it writes, the rest by one rsync), and check the staged bytes against the
+//      manifest (a mismatch is then blamed on the backup or on the copy);
 //   3. rename each staged entry over its live path (missing directories made first);
 //   4. delete what the backup does not have;
 //   5. set owners, modes, labels, ACLs and times where they differ, and on changed directories;
@@ -12,12 +13,13 @@
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { errorMessage, RecoveryError } from '../core/errors.js';
-import { displayPath } from '../tree/pathBytes.js';
+import { displayPath, joinPath } from '../tree/pathBytes.js';
 import { checkCopies, checkedWrites, RestoreProgress } from './treeChecks.js';
-import { isEmptyPlan, type TreePlan, type TreePlanInput } from './treePlan.js';
+import { isEmptyPlan, type PlannedWrite, type TreePlan, type TreePlanInput } from './treePlan.js';
 import { fixMetadata, removeEntries, replaceEntries } from './treeReplace.js';
 import { rsyncList } from './treeRsync.js';
 import { Staging } from './treeStaging.js';
+import { canCopyHashed, copyHashed } from './treeHashedCopy.js';
 
 export interface TreeRestoreResult {
   /** Entries brought from the backup (directories created included). */
@@ -76,24 +78,56 @@ export async function applyTreeRestore(
 
 /**
  * Step 2: copies every entry to write (directories aside: they are made in place) from the backup
- * into the staging dir with one rsync (-S keeps holes, -H keeps link groups as one inode), then
- * checks the staged bytes against the manifest.
+ * into the staging dir: big files that are their inode's only name by copyHashed, then one rsync
+ * for their metadata; the rest with one rsync (-S keeps holes, -H keeps link groups as one inode),
+ * whose staged bytes are then checked against the manifest.
  */
 export async function stageWrites(host: Host, input: TreePlanInput, plan: TreePlan, staging: Staging, reporter: Reporter, component: string): Promise<void> {
   await staging.create();
   const entries = plan.writes.filter((w) => w.type !== 'dir');
   if (entries.length === 0) return;
   const copied = new RestoreProgress(reporter, host.clock, component, 'copy', entries.length, plan.bytes);
-  await rsyncList(host, {
-    flags: ['-aAXHS'],
-    from: input.backupTree,
-    to: staging.tree,
-    list: await staging.writeList('staged', entries.map((w) => w.rel)),
-    what: `cannot stage the restore of ${component} in ${input.liveTree}`,
-    onEntry: (bytes) => copied.add(1, bytes),
-  });
+  const checked = hashProgress(host, reporter, component, plan);
+  const what = `cannot stage the restore of ${component} in ${input.liveTree}`;
+  const backup = Buffer.from(input.backupTree);
+  // Big files first, by our own copy that hashes as it goes (src/restore/treeHashedCopy.ts).
+  const ours: PlannedWrite[] = [];
+  for (const write of entries) {
+    const source = joinPath(backup, write.rel);
+    if (!write.sha256 || !(await canCopyHashed(host.fs, source, write.size))) continue;
+    const sha256 = await copyHashed(host.fs, source, staging.staged(write.rel), what, (bytes) => {
+      copied.add(0, bytes);
+      checked.add(0, bytes);
+    });
+    if (sha256 !== write.sha256) throw new RecoveryError('failure', `the backup copy of ${displayPath(source)} does not match its manifest: the backup is damaged`, 'upgrade-recovery verify --data');
+    copied.add(1, 0);
+    checked.add(1, 0);
+    ours.push(write);
+  }
+  const copiedByUs = new Set(ours);
+  const rest = entries.filter((w) => !copiedByUs.has(w));
+  if (ours.length > 0) {
+    // Their owner, mode, labels, ACLs and mtime, before they go anywhere.
+    await rsyncList(host, {
+      flags: ['-aAX', '--size-only', '--existing'],
+      from: input.backupTree,
+      to: staging.tree,
+      list: await staging.writeList('copied', ours.map((w) => w.rel)),
+      what,
+    });
+  }
+  if (rest.length > 0) {
+    await rsyncList(host, {
+      flags: ['-aAXHS'],
+      from: input.backupTree,
+      to: staging.tree,
+      list: await staging.writeList('staged', rest.map((w) => w.rel)),
+      what,
+      onEntry: (bytes) => copied.add(1, bytes),
+    });
+  }
   copied.finish();
-  await checkCopies(host, staging.tree, input.backupTree, entries, hashProgress(host, reporter, component, plan));
+  await checkCopies(host, staging.tree, input.backupTree, rest, checked);
 }
 
 /** Cleanup after a failure: the failure is what the operator must read, a cleanup problem is a warning. */

@@ -25,6 +25,9 @@ export async function rsyncList(host: Host, copy: RsyncListCopy): Promise<void> 
     [
       ...copy.flags,
       '--numeric-ids',
+      // Times to the nanosecond: rsync's default compares whole seconds, and leaves a time that
+      // differs by less as it is.
+      '--modify-window=-1',
       `--files-from=${copy.list}`,
       '--from0',
       // One line per entry with its size: enough for progress, whatever the names are.

@@ -9,6 +9,8 @@ import { realHost } from '../../src/host/real.js';
 import { checkClusterHealth, describeHealth } from '../../src/identity/health.js';
 import { certificateWarnings, nodeNameFromCertificates, readKubeletCertificates } from '../../src/identity/certificates.js';
 import { kubeletCertificate } from '../../scripts/sandbox/sandboxNode.js';
+import { makeCertificatePem } from '../../scripts/sandbox/certificate.js';
+import { X509Certificate } from 'node:crypto';
 
 const BIN = path.resolve(import.meta.dirname, '../../fixtures/standins/bin');
 const DAY = 86_400_000;
@@ -108,5 +110,18 @@ describe('kubelet certificates', () => {
     expect(records[0]!.error).toMatch(/^not a readable certificate/);
     expect(records[1]!.error).toBe('missing');
     expect(certificateWarnings(records, new Date(), 30)).toEqual([]);
+  });
+});
+
+describe('the sandbox certificate maker', () => {
+  const spec = (serial?: Buffer) => ({ subject: [['CN', 'system:node:x']] as Array<['CN', string]>, notBefore: new Date('2026-01-01'), notAfter: new Date('2027-01-01'), ...(serial ? { serial } : {}) });
+  const parsed = (pem: string) => new X509Certificate(pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + 25));
+
+  it('makes a certificate OpenSSL reads whatever the serial bytes (a leading zero byte would be DER padding)', () => {
+    for (const first of [0x00, 0x7f, 0x80, 0xff]) {
+      const serial = Buffer.from([first, 0x1f, 1, 2, 3, 4, 5, 6]);
+      expect(parsed(makeCertificatePem(spec(serial))).subject).toBe('CN=system:node:x');
+    }
+    for (let i = 0; i < 200; i++) expect(() => parsed(makeCertificatePem(spec()))).not.toThrow();
   });
 });

@@ -5,12 +5,12 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * What `rsync -aAXHc --dry-run --itemize-changes --delete` would change: '' when identical.
+ * What `rsync -aAXHc --modify-window=-1 --dry-run --itemize-changes --delete` would change: '' when identical.
  * `excluded` are anchored paths (`/kubernetes/manifests`) left out on both sides.
  */
 export async function rsyncDifferences(source: string, copy: string, excluded: readonly string[] = []): Promise<string> {
   const excludes = excluded.map((p) => `--exclude=${p}`);
-  const run = await execa('rsync', ['-aAXHc', '--dry-run', '--itemize-changes', '--delete', ...excludes, `${source}/`, `${copy}/`], { reject: false });
+  const run = await execa('rsync', ['-aAXHc', '--modify-window=-1', '--dry-run', '--itemize-changes', '--delete', ...excludes, `${source}/`, `${copy}/`], { reject: false });
   if (run.exitCode !== 0) throw new Error(`rsync failed: ${run.stderr}`);
   return run.stdout.trim();
 }
