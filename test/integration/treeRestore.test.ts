@@ -291,25 +291,26 @@ describe('restore of a tree from its backup', () => {
     expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
   });
 
-  it('stops with a clear error when the staging does not fit, the live tree as it was', async () => {
-    const tiny = path.join(work, 'tiny');
+  // 3 MiB goes through rsync, 9 MiB through our own copy (src/restore/treeHashedCopy.ts).
+  it.each([3, 9])('stops with a clear error when the staging does not fit (a %i MiB file), the live tree as it was', async (mib) => {
+    const tiny = path.join(work, `tiny-${mib}`);
     mkdirSync(tiny);
     await sh('mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny);
     try {
       const live = path.join(tiny, 'live');
       await execa('cp', ['-a', path.join(pristine, 'etc'), live]);
-      // The backup of this tree holds a 3 MiB file the live tree lacks.
-      const generation = new GenerationPaths(path.join(work, 'tiny-generation'));
+      // The backup of this tree holds a big file the live tree lacks.
+      const generation = new GenerationPaths(path.join(work, `tiny-generation-${mib}`));
       mkdirSync(generation.manifests, { recursive: true });
       await execa('cp', ['-a', live, generation.tree('etc')]);
-      await sh('dd', 'if=/dev/urandom', `of=${generation.tree('etc')}/big.bin`, 'bs=1M', 'count=3', 'status=none');
+      await sh('dd', 'if=/dev/urandom', `of=${generation.tree('etc')}/big.bin`, 'bs=1M', `count=${mib}`, 'status=none');
       await writeTreeManifest(host, new RecordingReporter(), generation, 'etc', live, { entries: 0, files: 0, bytes: 0, allocated: 0 });
       writeFileSync(path.join(live, 'hostname'), 'drifted\n');
-      const before = path.join(work, 'tiny-before');
+      const before = path.join(work, `tiny-before-${mib}`);
       await execa('cp', ['-a', live, before]);
       const tinyInput = { backupTree: generation.tree('etc'), manifest: generation.manifest('etc'), liveTree: live, excluded: [] };
       const plan = await planTreeRestore(host, tinyInput);
-      expect(plan.bytes).toBeGreaterThan(3 * 1024 * 1024);
+      expect(plan.bytes).toBeGreaterThan(mib * 1024 * 1024);
 
       const error = await applyTreeRestore(host, tinyInput, plan, new RecordingReporter(), 'etc').catch((e: unknown) => e);
       expect(error).toMatchObject({ kind: 'failure', message: `cannot stage the restore of etc in ${live}: No space left on device` });
