@@ -47,11 +47,13 @@ export async function verifyTreeAgainstManifest(
       const { rel: recordedPath, entry: recorded } = next;
       check.entries += 1;
       // Entries on disk that sort before this one are not in the manifest.
-      while (pending && compareWalkOrder(pending.rel, recordedPath) < 0) {
+      let order = pending ? compareWalkOrder(pending.rel, recordedPath) : 1;
+      while (pending && order < 0) {
         report(pending.rel, 'not in the manifest');
         pending = (await live.next()).value ?? undefined;
+        order = pending ? compareWalkOrder(pending.rel, recordedPath) : 1;
       }
-      if (!pending || compareWalkOrder(pending.rel, recordedPath) > 0) {
+      if (!pending || order > 0) {
         report(recordedPath, 'missing');
         continue;
       }
@@ -96,6 +98,8 @@ function unchangedCopyXattrs(manifest: ManifestCursor): (entries: readonly WalkE
         if (order < 0) continue;
         const { copyIdentity, xattrs } = recorded?.entry ?? {};
         if (order === 0 && copyIdentity !== undefined && copyIdentity === identityOf(entry.stat)) found = xattrs ?? {};
+        // A line that matched cannot match a later entry: the next look starts after it.
+        if (order === 0) reached++;
         break;
       }
       known.push(found);
