@@ -48,6 +48,7 @@ export async function readManifest(
     } catch {
       throw new ManifestDamagedError(file, `line ${lineNumber} is not JSON`);
     }
+    let entry: ManifestEntry | undefined;
     if (lineNumber === 1) {
       const parsed = manifestHeaderSchema.safeParse(value);
       if (!parsed.success) throw new ManifestDamagedError(file, `line 1 is not a manifest header`);
@@ -65,13 +66,11 @@ export async function readManifest(
         throw new ManifestDamagedError(file, `line ${lineNumber}: ${parsed.error.issues[0]?.message ?? 'invalid entry'}`);
       }
       entries += 1;
-      digest.update(bytes);
-      digest.update(NEWLINE_BYTES);
-      return onEntry(parsed.data) ?? undefined;
+      entry = parsed.data;
     }
     digest.update(bytes);
     digest.update(NEWLINE_BYTES);
-    return undefined;
+    return entry ? (onEntry(entry) ?? undefined) : undefined;
   };
   try {
     await forEachLine(fs, file, onLine);

@@ -14,7 +14,7 @@ import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { errorMessage, RecoveryError } from '../core/errors.js';
 import { displayPath, joinPath } from '../tree/pathBytes.js';
-import { checkCopies, checkedWrites, RestoreProgress } from './treeChecks.js';
+import { backupDamaged, checkCopies, checkedWrites, RestoreProgress } from './treeChecks.js';
 import { isEmptyPlan, type PlannedWrite, type TreePlan, type TreePlanInput } from './treePlan.js';
 import { fixMetadata, removeEntries, replaceEntries } from './treeReplace.js';
 import { rsyncList } from './treeRsync.js';
@@ -99,7 +99,8 @@ export async function stageWrites(host: Host, input: TreePlanInput, plan: TreePl
       copied.add(0, bytes);
       checked.add(0, bytes);
     });
-    if (sha256 !== write.sha256) throw new RecoveryError('failure', `the backup copy of ${displayPath(source)} does not match its manifest: the backup is damaged`, 'upgrade-recovery verify --data');
+    // What was read from the backup is what was written: a mismatch is the backup's own.
+    if (sha256 !== write.sha256) throw backupDamaged(source);
     copied.add(1, 0);
     checked.add(1, 0);
     ours.push(write);

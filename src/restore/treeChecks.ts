@@ -77,10 +77,14 @@ export async function checkCopies(
     if (sha256 === write.sha256) continue;
     const original = joinPath(Buffer.from(backupTree), write.rel);
     const backupIsRight = (await hashCopy(host, original, write, () => undefined)) === write.sha256;
-    const when = backupIsRight ? ' (as copied for the restore)' : '';
-    throw new RecoveryError('failure', `the backup copy of ${displayPath(original)} does not match its manifest${when}: the backup is damaged`, 'upgrade-recovery verify --data');
+    throw backupDamaged(original, backupIsRight ? 'as copied for the restore' : undefined);
   }
   progress.finish();
+}
+
+/** A backup file whose bytes (or those of its copy, `when` so) are not the ones its manifest recorded. */
+export function backupDamaged(original: Buffer, when?: string): RecoveryError {
+  return new RecoveryError('failure', `the backup copy of ${displayPath(original)} does not match its manifest${when ? ` (${when})` : ''}: the backup is damaged`, 'upgrade-recovery verify --data');
 }
 
 /** The copy's SHA-256; a copy that is missing, or not a regular file of the recorded size, matches no hash. */

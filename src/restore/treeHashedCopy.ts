@@ -53,8 +53,7 @@ export async function copyHashed(fs: HostFs, source: Buffer, target: Buffer, wha
           await writeDataRuns(output, data, position);
           position += bytesRead;
           onBytes(bytesRead);
-          const pause = breathe();
-          if (pause) await pause;
+          await breathe();
         }
         await output.truncate(position);
       } finally {

@@ -5,9 +5,8 @@
 import type { Host } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { displayPath, joinPath } from '../tree/pathBytes.js';
-import { ROOT_REL } from '../tree/walk.js';
+import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
-import { compareWalkOrder } from '../tree/walk.js';
 import type { PlannedWrite, TreePlan, TreePlanInput } from './treePlan.js';
 import { rsyncList } from './treeRsync.js';
 import type { Staging } from './treeStaging.js';
@@ -24,8 +23,7 @@ export async function replaceEntries(host: Host, input: TreePlanInput, writes: r
     if (write.rel.equals(ROOT_REL)) continue;
     const target = joinPath(live, write.rel);
     // Synchronous calls in slices, as the walks make them: thousands of renames of small files.
-    const pause = breathe();
-    if (pause) await pause;
+    await breathe();
     const current = lstatOrUndefined(host, target);
     try {
       if (write.type === 'dir') {
