@@ -43,6 +43,8 @@ interface Unit {
 
 interface OpenDir {
   rel: Buffer;
+  /** The path as text, undefined when some name in it is not UTF-8 (decoded once, in add). */
+  text: string | undefined;
   /** Entries in the subtree so far, itself included. */
   entries: number;
   /** Children that will be units if this directory is split. */
@@ -70,19 +72,20 @@ export class CopyPlanBuilder {
   /** Takes the entries of walkTree (depth first, parents before children), root first. */
   add(rel: Buffer, stat: BigIntStats): void {
     const order = this.seen++;
+    const text = utf8OrUndefined(rel);
     if (this.stack.length === 0) {
-      this.stack.push({ rel, entries: 1, children: [], whole: false, files: 0, splitBelow: false, order });
+      this.stack.push({ rel, text, entries: 1, children: [], whole: false, files: 0, splitBelow: false, order });
       if (!stat.isDirectory()) this.fallBack = true;
       return;
     }
     while (this.stack.length > 1 && !isInside(rel, this.stack.at(-1)!.rel)) this.close();
     const parent = this.stack.at(-1)!;
-    const text = utf8OrUndefined(rel);
-    // A path is text when every name in it is: only the parent of a non-UTF-8 name is held whole.
-    if (utf8OrUndefined(lastName(rel)) === undefined) parent.whole = true;
+    // A path is text when every name in it is ('/' is never inside a UTF-8 character): only the
+    // parent of a non-UTF-8 name is held whole.
+    if (text === undefined && utf8OrUndefined(lastName(rel)) === undefined) parent.whole = true;
     if (!stat.isDirectory() && stat.nlink > 1n && text !== undefined) this.links.push({ key: `${stat.dev}:${stat.ino}`, rel: text });
     if (stat.isDirectory()) {
-      this.stack.push({ rel, entries: 1, children: [], whole: false, files: 0, splitBelow: false, order });
+      this.stack.push({ rel, text, entries: 1, children: [], whole: false, files: 0, splitBelow: false, order });
     } else {
       parent.entries += 1;
       parent.files += 1;
@@ -103,7 +106,6 @@ export class CopyPlanBuilder {
     const dir = this.stack.pop()!;
     const parent = this.stack.at(-1)!;
     parent.entries += dir.entries;
-    const text = utf8OrUndefined(dir.rel);
     if (!this.keptWhole(dir)) {
       this.split(dir);
       parent.splitBelow = true;
@@ -112,7 +114,7 @@ export class CopyPlanBuilder {
     // Held whole for its odd name, but its split parts are units already: no plan fits.
     if (dir.whole && dir.splitBelow) this.fallBack = true;
     if (dir.splitBelow) parent.splitBelow = true;
-    if (text !== undefined) parent.children.push({ rel: text, entries: dir.entries, order: dir.order });
+    if (dir.text !== undefined) parent.children.push({ rel: dir.text, entries: dir.entries, order: dir.order });
   }
 
   /** Small enough, holding an odd name, or holding many files and no split directory. */
@@ -124,7 +126,7 @@ export class CopyPlanBuilder {
 
   /** The directory is created by us, its children are units. */
   private split(dir: OpenDir): void {
-    this.splitDirs.push(utf8OrUndefined(dir.rel) ?? '.');
+    this.splitDirs.push(dir.text ?? '.');
     this.units.push(...dir.children);
   }
 

@@ -55,7 +55,7 @@ export async function estimateBackupSize(host: Host): Promise<SpaceEstimate> {
   for (const tree of TREE_COMPONENTS) {
     const plan = new CopyPlanBuilder();
     trees[tree.name] = await measureTree(host, await resolveNodePath(host, tree.nodePath), plan);
-    copyPlans[tree.name] = trees[tree.name].entries ? plan.finish() : { kind: 'whole' };
+    copyPlans[tree.name] = plan.finish();
   }
   const resources = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources'));
   const resourcesBin = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources/bin'));

@@ -148,7 +148,7 @@ const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree) => ({
   title: `Copy ${tree.nodePath} into ${tree.name}/`,
   async run(context) {
     const { host, reporter, paths, estimate, copies } = context;
-    startCopies(context);
+    // nextToRun started the copies before it chose this step.
     const copy = copies.get(tree.name)!;
     try {
       await copy.done;
@@ -247,7 +247,7 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
     reporter.stepEnd('preflight', 'done');
     reporter.stepStart('space', 'Estimate the size of the backup and check free space');
     const estimate = await estimateBackupSize(host);
-    if (options.images) estimate.total += await estimateImagesBytes(host, reporter, options.images);
+    if (options.images) estimate.total += await estimateImagesBytes(host, options.images);
     const free = await freeSpace(host, layout.dir);
     const warning = checkSpace(free, estimate.total, options.spaceMargin, options.force, layout.dir);
     if (warning) reporter.warn(`${warning}; going on because of --force`);

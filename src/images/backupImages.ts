@@ -45,18 +45,17 @@ async function crictlJson<T>(host: Host, args: string[], schema: { safeParse(v: 
   return parsed.data;
 }
 
-/** The images to save, and those the patterns leave out. */
-export async function selectImages(host: Host, reporter: Reporter, selection: ImageSelection): Promise<{ kept: NodeImage[]; leftOut: NodeImage[] }> {
+/** The images to save, those the patterns leave out, and references no listed image matches. */
+export async function selectImages(host: Host, selection: ImageSelection): Promise<{ kept: NodeImage[]; leftOut: NodeImage[]; unknown: string[] }> {
   const containers = await crictlJson(host, ['ps', '-a', '-o', 'json'], crictlContainersSchema);
   const images = await crictlJson(host, ['images', '-o', 'json'], crictlImagesSchema);
   const { used, unknown } = imagesInUse(containers, images);
-  for (const reference of unknown) reporter.warn(`a container uses ${reference}, which crictl images does not list: it is not saved`);
-  return filterImages(used, selection.include, selection.exclude);
+  return { ...filterImages(used, selection.include, selection.exclude), unknown };
 }
 
-/** For the space check: the size crictl reports for each image to save. */
-export async function estimateImagesBytes(host: Host, reporter: Reporter, selection: ImageSelection): Promise<number> {
-  const { kept } = await selectImages(host, reporter, selection);
+/** For the space check: the size crictl reports for each image to save (the images step warns). */
+export async function estimateImagesBytes(host: Host, selection: ImageSelection): Promise<number> {
+  const { kept } = await selectImages(host, selection);
   return kept.reduce((sum, image) => sum + image.size, 0);
 }
 
@@ -66,7 +65,9 @@ export async function estimateImagesBytes(host: Host, reporter: Reporter, select
  */
 export async function saveImages(host: Host, reporter: Reporter, generationDir: string, selection: ImageSelection): Promise<{ record: ImagesRecord; leftOut: number }> {
   const storage = await readStorageConfig(host);
-  const { kept, leftOut } = await selectImages(host, reporter, selection);
+  // Selected again: a resumed backup's node may have changed since its space check.
+  const { kept, leftOut, unknown } = await selectImages(host, selection);
+  for (const reference of unknown) reporter.warn(`a container uses ${reference}, which crictl images does not list: it is not saved`);
   const imagesDir = path.join(generationDir, IMAGES_DIR);
   await host.fs.mkdir(imagesDir, { recursive: true, mode: 0o700 });
   const saved: SavedImage[] = [];

@@ -62,9 +62,11 @@ async function loadImage({ host, reporter, backup }: StepContext, image: SavedIm
   // Read now, not at backup time: /etc, and with it storage.conf, is the backup's again.
   const storage = await readStorageConfig(host);
   const targets = loadTargets(image);
+  const byId = `@${image.id}`;
   const missing: string[] = [];
   for (const name of targets) if (!(await holds(host, storage, name, image))) missing.push(name);
-  if (missing.length === 0 && (await holds(host, storage, `@${image.id}`, image))) {
+  // An image with no name of its own is loaded by ID: that was looked at already.
+  if (missing.length === 0 && (targets.includes(byId) || (await holds(host, storage, byId, image)))) {
     reporter.info(`${displayName(image)} is in storage already`);
     return { id: image.id, loaded: false };
   }
@@ -75,7 +77,7 @@ async function loadImage({ host, reporter, backup }: StepContext, image: SavedIm
       throw new RecoveryError('failure', skopeoFailure(`loading the image ${displayName(image)} from ${image.dir}`, result), imageNext(image));
     }
   }
-  for (const name of [...targets, `@${image.id}`]) {
+  for (const name of new Set([...targets, byId])) {
     const found = await inspectInStorage(host, storage, name);
     if (!found || found.manifestDigest !== image.manifestDigest || found.configDigest !== image.configDigest) {
       throw new RecoveryError(

@@ -2,6 +2,7 @@
 // with the driver and paths read from the node's /etc/containers/storage.conf (RHCOS: overlay,
 // /var/lib/containers/storage, /run/containers/storage), each taken under the node root. Nothing
 // is hard-coded but the defaults containers-storage itself falls back to.
+import { createHash } from 'node:crypto';
 import { RecoveryError } from '../core/errors.js';
 import type { Host } from '../host/ports.js';
 import type { StorageConfig } from './schema.js';
@@ -49,7 +50,6 @@ export function storageReference(host: Host, config: StorageConfig, reference: s
 export async function inspectInStorage(host: Host, config: StorageConfig, reference: string): Promise<{ manifestDigest: string; configDigest: string } | undefined> {
   const result = await host.runner.run('skopeo', ['inspect', '--raw', storageReference(host, config, reference)]);
   if (result.exitCode !== 0) return undefined;
-  const { createHash } = await import('node:crypto');
   let configDigest = '';
   try {
     configDigest = String((JSON.parse(result.stdout) as { config?: { digest?: unknown } }).config?.digest ?? '');

@@ -62,12 +62,7 @@ export class LiveWalk {
   }
 
   private enter(dir: WalkEntry): void {
-    let names: string[];
-    try {
-      names = sortedNames(this.fs.sync, dir.abs);
-    } catch (error) {
-      throw new RecoveryError('failure', `cannot read directory ${displayPath(dir.abs)}: ${(error as Error).message}`);
-    }
+    const names = sortedNames(this.fs.sync, dir.abs);
     this.stack.push({ abs: dir.abs, rel: dir.rel === ROOT_REL ? Buffer.alloc(0) : dir.rel, names, next: 0 });
   }
 }

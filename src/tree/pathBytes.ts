@@ -1,4 +1,5 @@
 import type { HostFsSync } from '../host/ports.js';
+import { RecoveryError } from '../core/errors.js';
 // File names on Linux are bytes, not text. We carry them as Buffers end to end so that a name that
 // is not valid UTF-8 round-trips instead of being mangled or skipped.
 
@@ -17,7 +18,13 @@ export function joinPath(dir: Buffer, name: Buffer): Buffer {
  * process tens of MiB of fragmented native memory for names it no longer held.
  */
 export function sortedNames(fs: Pick<HostFsSync, 'readdirSync'>, dir: Buffer): string[] {
-  const names = fs.readdirSync(dir, { encoding: 'latin1' }) as string[];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir, { encoding: 'latin1' }) as string[];
+  } catch (error) {
+    // The old tool's size estimate skipped unreadable directories silently; we stop and say which.
+    throw new RecoveryError('failure', `cannot read directory ${displayPath(dir)}: ${(error as Error).message}`);
+  }
   return names.sort();
 }
 

@@ -24,14 +24,7 @@ export async function* walkTree(fs: HostFs, root: string): AsyncGenerator<WalkEn
 }
 
 async function* walkChildren(fs: HostFs, dirAbs: Buffer, dirRel: Buffer): AsyncGenerator<WalkEntry> {
-  let names: string[];
-  try {
-    names = sortedNames(fs.sync, dirAbs);
-  } catch (error) {
-    // The old tool's size estimate skipped unreadable directories silently; we stop and say which.
-    throw new RecoveryError('failure', `cannot read directory ${displayPath(dirAbs)}: ${(error as Error).message}`);
-  }
-  for (const name of names) {
+  for (const name of sortedNames(fs.sync, dirAbs)) {
     const abs = joinName(dirAbs, name);
     const rel = joinName(dirRel, name);
     const stat = lstatOrFail(fs, abs);
