@@ -1,14 +1,9 @@
 // The flags of the health, identity and certificate checks: `--cert-warn-days N` (backup, status,
 // restore), `--require-api` (backup) and `--health-timeout SECONDS` (restore).
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { DEFAULT_CERT_WARN_DAYS } from '../identity/certificates.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from '../restore/healthStep.js';
-
-function nonNegative(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number < 0) throw new InvalidArgumentError(`"${value}" is not a non-negative number`);
-  return number;
-}
+import { nonNegative, secondsOption } from './numberOptions.js';
 
 export function withCertFlag(command: Command): Command {
   return command.addOption(
@@ -21,9 +16,7 @@ export function withBackupHealthFlags(command: Command): Command {
 }
 
 export function withRestoreHealthFlags(command: Command): Command {
-  return withCertFlag(command).addOption(
-    new Option('--health-timeout <seconds>', 'how long the last step waits for the cluster to be healthy').default(DEFAULT_HEALTH_TIMEOUT_MS / 1000).argParser(nonNegative),
-  );
+  return withCertFlag(command).addOption(secondsOption('--health-timeout <seconds>', 'how long the last step waits for the cluster to be healthy', DEFAULT_HEALTH_TIMEOUT_MS));
 }
 
 /** KUBECONFIG from the environment (the core never reads it): oc is run with it. */
@@ -32,5 +25,5 @@ export function kubeconfigFromEnv(): { kubeconfig?: string } {
 }
 
 export function backupHealthOptions(flags: Record<string, unknown>): { requireApi: boolean; certWarnDays: number; kubeconfig?: string } {
-  return { requireApi: Boolean(flags.requireApi), certWarnDays: Number(flags.certWarnDays ?? DEFAULT_CERT_WARN_DAYS), ...kubeconfigFromEnv() };
+  return { requireApi: Boolean(flags.requireApi), certWarnDays: Number(flags.certWarnDays), ...kubeconfigFromEnv() };
 }

@@ -18,7 +18,8 @@ import { rollbackCommand, terminalConfirm } from './commands/rollback.js';
 import { launchCommand } from './commands/launch.js';
 import { OLD_TIMEOUTS } from '../restore/context.js';
 import { imageSelection, withImageFlags } from './imageFlags.js';
-import { backupHealthOptions, withBackupHealthFlags, withCertFlag, withRestoreHealthFlags } from './identityFlags.js';
+import { backupHealthOptions, kubeconfigFromEnv, withBackupHealthFlags, withCertFlag, withRestoreHealthFlags } from './identityFlags.js';
+import { nonNegative, secondsOption } from './numberOptions.js';
 
 interface CommonFlags {
   root: string;
@@ -73,7 +74,7 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     .option('--force', 'go on even when the free-space check fails or the cluster is degraded (the backup is marked so)', false)
     .option('--fresh', 'discard an interrupted backup instead of resuming it', false)
     .addOption(
-      new Option('--space-margin <GiB>', 'free space to keep beyond the estimated size').default(DEFAULT_MARGIN_GIB).argParser(parseNumberOption),
+      new Option('--space-margin <GiB>', 'free space to keep beyond the estimated size').default(DEFAULT_MARGIN_GIB).argParser(nonNegative),
     )
     .action(
       run((flags, out) =>
@@ -122,7 +123,7 @@ export async function runMain(argv: readonly string[]): Promise<number> {
             force: Boolean(flags.force),
             dryRun: Boolean(flags.dryRun),
             verifyData: Boolean(flags.verifyData),
-            ...(process.env.KUBECONFIG ? { kubeconfig: process.env.KUBECONFIG } : {}),
+            ...kubeconfigFromEnv(),
             timeouts: {
               containerMs: Number(flags.containerTimeout) * 1000,
               redeployMs: Number(flags.redeployTimeout) * 1000,
@@ -158,7 +159,7 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     .option('--dir <dir>', 'the backup dir (default: <host-root>/var/recovery)')
     .option('--json', 'JSON lines on stdout instead of text', false)
     .option('--no-chroot', "run the node's commands from PATH with --root semantics (a sandbox root)")
-    .addOption(new Option('--space-margin <GiB>', 'free space to keep beyond the estimated size').default(DEFAULT_MARGIN_GIB).argParser(parseNumberOption))
+    .addOption(new Option('--space-margin <GiB>', 'free space to keep beyond the estimated size').default(DEFAULT_MARGIN_GIB).argParser(nonNegative))
     .option('--force', 'back up a degraded cluster too (the backup is marked so), or past a failed space check', false)
     .action(async (flags: { hostRoot: string; dir?: string; json: boolean; chroot: boolean; spaceMargin: number; force: boolean }) => {
       outcome = await launchCommand({ ...flags, spaceMargin: parseSpaceMargin(String(flags.spaceMargin)) }, isSea() ? process.execPath : undefined);
@@ -187,11 +188,6 @@ function backupDir(flags: CommonFlags): string {
   return path.resolve(flags.dir ?? path.join(flags.root, 'var/recovery'));
 }
 
-/** A duration flag in seconds, shown with the old script's default. */
-function secondsOption(flags: string, description: string, defaultMs: number): Option {
-  return new Option(flags, description).default(defaultMs / 1000).argParser(parseNumberOption);
-}
-
 /**
  * Ctrl-C or the Job's SIGTERM during a restore: let the session put SELinux back and record the
  * interruption, then end with 128 + the signal number. A second signal ends at once.
@@ -203,18 +199,6 @@ function onInterrupt(handler: (signal: string) => Promise<void>, output: () => O
       output()?.reporter.warn(`${signal}: stopping; SELinux is put back to enforcing; run upgrade-recovery restore --resume to continue`);
       void handler(signal).finally(() => process.exit(code));
     });
-  }
-}
-
-function parseNumberOption(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number < 0) throw new CommanderErrorForValue(`"${value}" is not a non-negative number`);
-  return number;
-}
-
-class CommanderErrorForValue extends CommanderError {
-  constructor(message: string) {
-    super(2, 'commander.invalidArgument', message);
   }
 }
 

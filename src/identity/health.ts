@@ -2,6 +2,7 @@
 // Ready, every ClusterOperator Available / not Progressing / not Degraded, every MachineConfigPool
 // updated and not degraded. Either the API answered and we say what is wrong, or it did not and we
 // say that, with oc's words.
+import { firstLine } from '../core/firstLine.js';
 import type { Host } from '../host/ports.js';
 import { ClusterApi, conditionOf, type ApiAnswer, type ClusterOperator, type ClusterVersion, type MachineConfigPool, type ClusterNode } from './clusterApi.js';
 import type { HealthRecord } from './schema.js';
@@ -106,7 +107,7 @@ function said(c: { reason?: string | undefined; message?: string | undefined } |
 }
 
 function shorten(text: string): string {
-  const line = text.split('\n')[0] ?? '';
+  const line = firstLine(text);
   return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }
 

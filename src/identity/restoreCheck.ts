@@ -4,10 +4,9 @@
 // --force. What cannot be checked (no identity record, an API that does not answer) is said, not
 // refused: the node may be half broken, and that is when a restore is needed.
 import type { Host } from '../host/ports.js';
-import { RecordingReporter, type Reporter } from '../core/reporter.js';
+import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import type { BackupSummary } from '../backup/summary.js';
-import { readDeploymentStatus } from '../ostree/deployments.js';
 import { ClusterApi } from './clusterApi.js';
 import { certificateWarnings, nodeNameFromCertificates, readKubeletCertificates } from './certificates.js';
 import type { IdentityRecord } from './schema.js';
@@ -18,12 +17,14 @@ export interface IdentityCheckInput {
   kubeconfig: string;
   force: boolean;
   certWarnDays: number;
+  /** The booted deployment's checksum, as the pinned-deployment check read it (deployment 0 where none is marked). */
+  booted: string | undefined;
 }
 
 export async function checkBackupIdentity(host: Host, reporter: Reporter, input: IdentityCheckInput): Promise<void> {
   const { identity, summary } = input;
   const mismatches: string[] = [];
-  const booted = await bootedDeployment(host);
+  const { booted } = input;
   if (booted && booted !== summary.ostree.checksum) {
     mismatches.push(`the backup pinned the OS deployment ${short(summary.ostree.checksum)}, but ${short(booted)} is booted`);
   }
@@ -47,18 +48,6 @@ export async function checkBackupIdentity(host: Host, reporter: Reporter, input:
     return;
   }
   throw new RecoveryError('precondition', message, 'restore the backup taken on this node (--dir), roll the OS back first (upgrade-recovery rollback), or, if you are sure: --force');
-}
-
-/** The booted deployment's checksum (deployment 0 where nothing is marked booted, as the backup did). */
-async function bootedDeployment(host: Host): Promise<string | undefined> {
-  try {
-    // Read a second time: its warnings were already given by the pinned-deployment check.
-    const { deployments } = await readDeploymentStatus(host, new RecordingReporter());
-    return (deployments.find((d) => d.booted) ?? deployments[0])?.checksum;
-  } catch {
-    // The pinned-deployment check has already said what is wrong with the deployments.
-    return undefined;
-  }
 }
 
 async function liveIdentity(host: Host, kubeconfig: string): Promise<{ nodeName?: string; clusterId?: string; why?: string }> {

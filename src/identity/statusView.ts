@@ -1,6 +1,7 @@
 // What `status` says about the backup's identity: which node, cluster, OpenShift version and OS
 // deployment it belongs to, how the cluster was when it was taken, and the kubelet certificates
 // that have expired or will soon (a restore after that needs CSRs approved).
+import { describeDeployment } from '../ostree/status.js';
 import type { Host } from '../host/ports.js';
 import type { BackupSummary } from '../backup/summary.js';
 import { errorMessage } from '../core/errors.js';
@@ -22,7 +23,7 @@ export interface IdentityStatus {
 }
 
 export async function readIdentityStatus(host: Host, generationDir: string, summary: BackupSummary, certWarnDays: number): Promise<IdentityStatus> {
-  const deployment = `${summary.ostree.osname} ${summary.ostree.checksum.slice(0, 12)}.${summary.ostree.serial}${summary.ostree.version ? ` (${summary.ostree.version})` : ''}`;
+  const deployment = describeDeployment(summary.ostree);
   let identity;
   try {
     identity = await readIdentity(host, generationDir, summary);

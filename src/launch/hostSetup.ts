@@ -5,6 +5,7 @@
 // writes there to pin), and /run/ostree-booted says "booted from this sysroot" although / is not
 // one of its deployments, which makes ostree refuse to work. Mounts go through the command runner (`mount`, `mknod`), so
 // tests see them recorded; everything here is the container's view of /host paths.
+import { firstLine } from '../core/firstLine.js';
 import path from 'node:path';
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
@@ -118,7 +119,7 @@ async function moveOstreeBootedAside(host: Host, reporter: Reporter): Promise<Pr
 async function mustRun(host: Host, command: string, args: string[], what: string): Promise<void> {
   const run = await host.runner.run(command, args);
   if (run.exitCode !== 0) {
-    const why = (run.stderr || run.stdout).trim().split('\n')[0] || `exit ${run.exitCode}`;
+    const why = firstLine(run.stderr || run.stdout) || `exit ${run.exitCode}`;
     throw new RecoveryError('failure', `${what}: ${command} ${args.join(' ')}: ${why}`);
   }
 }

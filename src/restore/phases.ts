@@ -1,6 +1,7 @@
 // The restore, as a runbook: the old upgrade-recovery.sh's stages, in its order, with its commands
 // and waits, split into steps small enough that each one is recorded in the journal and is safe to
 // run again after a crash. Someone who knows the old script should recognise every line.
+import { firstLine } from '../core/firstLine.js';
 import { RecoveryError } from '../core/errors.js';
 import { exists } from '../host/durable.js';
 import type { RestorePhase, RestoreStep, StepContext } from './context.js';
@@ -35,7 +36,7 @@ const showStatus = (id: string): RestoreStep => ({
     for (const args of STATUS_COMMANDS) {
       const result = await node.tryRun('oc', args);
       if (result.exitCode !== 0) {
-        reporter.warn(`oc ${args.join(' ')} failed (the API may be down; going on): ${(result.stderr || result.stdout).trim().split('\n')[0] ?? ''}`);
+        reporter.warn(`oc ${args.join(' ')} failed (the API may be down; going on): ${firstLine(result.stderr || result.stdout)}`);
         continue;
       }
       for (const line of result.stdout.trimEnd().split('\n')) reporter.info(line);
@@ -65,7 +66,7 @@ const filesPhase: RestorePhase = {
       async run({ node, reporter }) {
         // Redone after a crash, CRI-O may already be stopped: there is nothing left to remove then.
         const result = await node.tryRun('crictl', ['rmp', '-fa']);
-        if (result.exitCode !== 0) reporter.warn(`crictl rmp -fa failed (going on, CRI-O is wiped next): ${(result.stderr || result.stdout).trim().split('\n')[0] ?? ''}`);
+        if (result.exitCode !== 0) reporter.warn(`crictl rmp -fa failed (going on, CRI-O is wiped next): ${firstLine(result.stderr || result.stdout)}`);
       },
       preview: async () => ['would run: crictl rmp -fa'],
     },

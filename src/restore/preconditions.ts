@@ -32,20 +32,20 @@ export async function checkBeforeRestore(host: Host, reporter: Reporter, input: 
   if (options.force) reporter.warn('--force: the backup is not verified before the restore');
   // The saved images are hashed before a new restore: they are loaded only after the wipe and the reboot.
   else await checkBackupWhole(host, reporter, options, !input.continuing);
-  if (!input.continuing) await checkPinnedDeployment(host, reporter, options.force);
+  const booted = input.continuing ? undefined : await pinnedDeploymentCheck(host, reporter, options.force);
   const excluded = (await host.fs.readFile(current.paths.excludeList, 'utf8').catch(() => ''))
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
   const backup: RestoreBackup = { id: current.id, paths: current.paths, summary: current.summary, excluded };
   // Identity (node, cluster, deployment), certificate expiry and free space: before a new restore only.
-  if (!input.continuing) await checkBelongsAndFits(host, reporter, backup, kubeconfig, options);
+  if (!input.continuing) await checkBelongsAndFits(host, reporter, backup, kubeconfig, options, booted);
   return backup;
 }
 
-async function checkBelongsAndFits(host: Host, reporter: Reporter, backup: RestoreBackup, kubeconfig: string, options: RestoreOptions): Promise<void> {
+async function checkBelongsAndFits(host: Host, reporter: Reporter, backup: RestoreBackup, kubeconfig: string, options: RestoreOptions, booted: string | undefined): Promise<void> {
   const identity = await readIdentity(host, backup.paths.dir, backup.summary);
-  await checkBackupIdentity(host, reporter, { summary: backup.summary, identity, kubeconfig, force: options.force, certWarnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS });
+  await checkBackupIdentity(host, reporter, { summary: backup.summary, identity, kubeconfig, force: options.force, certWarnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS, booted });
   await checkRestoreSpace(host, reporter, backup, options.force);
 }
 
@@ -74,16 +74,22 @@ async function checkBackupWhole(host: Host, reporter: Reporter, options: Restore
 }
 
 export async function checkPinnedDeployment(host: Host, reporter: Reporter, force: boolean): Promise<void> {
+  await pinnedDeploymentCheck(host, reporter, force);
+}
+
+/** checkPinnedDeployment, giving the booted deployment's checksum for the identity check. */
+async function pinnedDeploymentCheck(host: Host, reporter: Reporter, force: boolean): Promise<string | undefined> {
   // The same reading and the same decision as `upgrade-recovery rollback`, so the refusal names
   // exactly what that command would do.
   const status = await readDeploymentStatus(host, reporter);
   const plan = planRollback(status.deployments);
+  const booted = plan.booted?.checksum;
   if (plan.bootedAssumed && plan.kind !== 'blocked') reporter.warn('no deployment is marked booted; checking deployment 0, as the backup did');
-  if (plan.kind === 'none') return;
+  if (plan.kind === 'none') return booted;
   const message = plan.kind === 'blocked' ? plan.summary : `the OS is not ready for a restore: ${plan.summary}`;
   if (force) {
     reporter.warn(`${message}; going on because of --force`);
-    return;
+    return booted;
   }
   if (plan.kind === 'blocked') {
     throw new RecoveryError('precondition', message, 'ostree admin status to see the deployments; roll back by hand, or restore anyway with --force');

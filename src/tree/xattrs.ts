@@ -3,6 +3,7 @@
 // passed as it is (with -h, so a symlink's own attributes are read); any other name (not UTF-8,
 // control characters, a backslash, which getfattr would print escaped) is opened with
 // O_PATH|O_NOFOLLOW and handed over as /proc/self/fd/N, which works for any bytes.
+import { firstLine } from '../core/firstLine.js';
 import type { HostFs, CommandRunner } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { displayPath } from './pathBytes.js';
@@ -68,7 +69,7 @@ async function getfattr(runner: CommandRunner, args: string[], extraFds: number[
     throw new RecoveryError('failure', 'getfattr is not available: it is needed to record extended attributes (package attr)');
   }
   if (run.exitCode !== 0) {
-    throw new RecoveryError('failure', `getfattr failed near ${displayPath(first)}: ${run.stderr.trim().split('\n')[0] ?? ''}`);
+    throw new RecoveryError('failure', `getfattr failed near ${displayPath(first)}: ${firstLine(run.stderr)}`);
   }
   return run.stdout;
 }
