@@ -8,7 +8,8 @@ import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import { writeFileDurably } from '../host/durable.js';
 import { checkClusterHealth } from './health.js';
-import { certificateWarnings, DEFAULT_CERT_WARN_DAYS, nodeNameFromCertificates, readKubeletCertificates } from './certificates.js';
+import { certificateWarnings, DEFAULT_CERT_WARN_DAYS, readKubeletCertificates } from './certificates.js';
+import { nodeNameFact } from './nodeFacts.js';
 import { LOCALHOST_KUBECONFIG } from '../restore/preconditions.js';
 import { IDENTITY_FILE, IDENTITY_FORMAT, type CertificateRecord, type Fact, type HealthRecord, type IdentityRecord } from './schema.js';
 
@@ -76,7 +77,7 @@ export async function checkClusterBeforeBackup(host: Host, reporter: Reporter, o
   for (const cert of certificates) if (cert.error) reporter.warn(`the ${cert.name} certificate ${cert.path} is ${cert.error}: its expiry is not recorded`);
 
   const facts: ClusterFacts = {
-    nodeName: await nodeName(host, nodeNames, certificates),
+    nodeName: await nodeNameFact(host, nodeNames, certificates),
     clusterId: clusterVersion?.spec?.clusterID
       ? { value: clusterVersion.spec.clusterID, source: 'api' }
       : { source: 'unknown', reason: health.state === 'unreachable' ? 'the API did not answer' : 'the ClusterVersion has no spec.clusterID' },
@@ -91,16 +92,6 @@ export async function checkClusterBeforeBackup(host: Host, reporter: Reporter, o
     `${health.state === 'unreachable' ? 'API unreachable' : health.state}${health.forced ? ' (forced)' : ''}; node ${facts.nodeName.value ?? 'unknown'}, cluster ${facts.clusterId.value ?? 'unknown'}, OpenShift ${facts.openshiftVersion.value ?? 'unknown'}`,
   );
   return facts;
-}
-
-/** The node's name: the API's (one node on SNO), else the kubelet certificate's, else /etc/hostname. */
-async function nodeName(host: Host, fromApi: string[], certificates: CertificateRecord[]): Promise<Fact> {
-  if (fromApi.length === 1) return { value: fromApi[0]!, source: 'api' };
-  const fromCert = nodeNameFromCertificates(certificates);
-  if (fromCert) return { value: fromCert, source: 'kubelet-certificate' };
-  const hostname = (await host.fs.readFile(host.root.path('/etc/hostname'), 'utf8').catch(() => '')).trim();
-  if (hostname) return { value: hostname, source: '/etc/hostname' };
-  return { source: 'unknown', reason: 'no API, no kubelet certificate, no /etc/hostname' };
 }
 
 /** Writes identity.json into the generation; the seal lists it in backup.json's files. */

@@ -2,6 +2,7 @@
 // Ready, every ClusterOperator Available / not Progressing / not Degraded, every MachineConfigPool
 // updated and not degraded. Either the API answered and we say what is wrong, or it did not and we
 // say that, with oc's words.
+import { clusterVersionOf } from './nodeFacts.js';
 import { firstLine } from '../core/firstLine.js';
 import type { Host } from '../host/ports.js';
 import { ClusterApi, conditionOf, type ApiAnswer, type ClusterOperator, type ClusterVersion, type MachineConfigPool, type ClusterNode } from './clusterApi.js';
@@ -20,7 +21,7 @@ export async function checkClusterHealth(host: Host, kubeconfig: string): Promis
   if (!versions.ok) return { checkedAt, state: 'unreachable', apiError: versions.reason, problems: [`the API does not answer: ${versions.reason}`], operators: [], pools: [], nodes: [], nodeNames: [] };
   const [operators, nodes, pools] = [await api.clusterOperators(), await api.nodes(), await api.machineConfigPools()];
   const problems: string[] = [];
-  const clusterVersion = versions.items.find((v) => v.metadata.name === 'version') ?? versions.items[0];
+  const clusterVersion = clusterVersionOf(versions.items);
   const version = clusterVersion ? versionOf(clusterVersion) : undefined;
   if (!clusterVersion) problems.push('there is no ClusterVersion object');
   else problems.push(...clusterVersionProblems(clusterVersion));

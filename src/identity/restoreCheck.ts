@@ -8,7 +8,8 @@ import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import type { BackupSummary } from '../backup/summary.js';
 import { ClusterApi } from './clusterApi.js';
-import { certificateWarnings, nodeNameFromCertificates, readKubeletCertificates } from './certificates.js';
+import { certificateWarnings } from './certificates.js';
+import { clusterVersionOf, nodeNameFact } from './nodeFacts.js';
 import type { IdentityRecord } from './schema.js';
 
 export interface IdentityCheckInput {
@@ -54,10 +55,8 @@ async function liveIdentity(host: Host, kubeconfig: string): Promise<{ nodeName?
   const api = new ClusterApi(host, kubeconfig);
   const versions = await api.clusterVersions();
   const nodes = versions.ok ? await api.nodes() : versions;
-  const clusterId = versions.ok ? versions.items.find((v) => v.metadata.name === 'version')?.spec?.clusterID : undefined;
-  let nodeName = nodes.ok && nodes.items.length === 1 ? nodes.items[0]!.metadata.name : undefined;
-  nodeName ??= nodeNameFromCertificates(await readKubeletCertificates(host));
-  nodeName ??= (await host.fs.readFile(host.root.path('/etc/hostname'), 'utf8').catch(() => '')).trim() || undefined;
+  const clusterId = versions.ok ? clusterVersionOf(versions.items)?.spec?.clusterID : undefined;
+  const nodeName = (await nodeNameFact(host, nodes.ok ? nodes.items.map((n) => n.metadata.name) : [])).value;
   return { ...(nodeName ? { nodeName } : {}), ...(clusterId ? { clusterId } : {}), ...(versions.ok ? {} : { why: `the API does not answer: ${versions.reason}` }) };
 }
 
