@@ -33,7 +33,8 @@ import {
 } from './summary.js';
 import { z } from 'zod';
 import { backupClusterCheck, writeIdentity, type ClusterFacts } from '../identity/backupCheck.js';
-import { IMAGES_STEP, sealImages } from '../images/backupStep.js';
+import { IMAGES_STEP } from '../images/backupStep.js';
+import { imagesRecordSchema } from '../images/schema.js';
 import { estimateImagesBytes, type ImageSelection } from '../images/backupImages.js';
 
 export interface BackupOptions {
@@ -356,15 +357,15 @@ function collectWarnings(reporter: Reporter, state: BackupState): { stop(): void
 async function sealSummary(host: Host, partial: PartialGeneration, state: BackupState, options: BackupOptions, clusterFacts: ClusterFacts): Promise<BackupSummary> {
   const { paths } = partial;
   const cluster = z.object({ component: componentRecordSchema }).and(clusterRecordSchema).parse(state.results.cluster);
-  const files = [];
-  for (const file of [paths.extras, paths.excludeList, ...(state.results.tool ? [paths.tool] : [])]) {
-    const stat = await host.fs.stat(file);
-    files.push(fileRecordSchema.parse({ name: path.basename(file), size: stat.size, sha256: await hashFile(host.fs, file) }));
-  }
   const identity = await writeIdentity(host, paths.dir, clusterFacts, ostreeRecordSchema.parse(state.results.ostree), options.toolVersion);
-  files.push({ name: path.basename(identity), size: (await host.fs.stat(identity)).size, sha256: await hashFile(host.fs, identity) });
-  const images = await sealImages(host, paths, state.results.images);
-  if (images.file) files.push(images.file);
+  const images = state.results.images ? imagesRecordSchema.parse(state.results.images) : undefined;
+  // Every file backup.json lists, by its name relative to the generation, with size and hash.
+  const listed = [paths.extras, paths.excludeList, ...(state.results.tool ? [paths.tool] : []), identity, ...(images ? [path.join(paths.dir, images.index)] : [])];
+  const files = [];
+  for (const file of listed) {
+    const stat = await host.fs.stat(file);
+    files.push(fileRecordSchema.parse({ name: path.relative(paths.dir, file), size: stat.size, sha256: await hashFile(host.fs, file) }));
+  }
   const summary: BackupSummary = {
     format: BACKUP_FORMAT,
     version: 1,
@@ -380,7 +381,7 @@ async function sealSummary(host: Host, partial: PartialGeneration, state: Backup
     extras: extrasRecordSchema.parse(state.results.extras),
     excludeList: z.array(z.string()).parse(state.results['exclude-list']),
     warnings: state.warnings,
-    ...(images.record ? { images: images.record } : {}),
+    ...(images ? { images } : {}),
   };
   await writeFileDurably(host.fs, paths.summary, `${JSON.stringify(summary, null, 2)}\n`, 0o600);
   return summary;

@@ -7,7 +7,6 @@ import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import { exists, writeFileDurably } from '../host/durable.js';
-import { hashFile } from '../tree/hashFile.js';
 import { checkOciLayout } from './ociLayout.js';
 import { displayName, filterImages, imagesInUse, type NodeImage } from './select.js';
 import { readStorageConfig, skopeoFailure, storageReference } from './storage.js';
@@ -137,11 +136,4 @@ async function saveOne(host: Host, storage: ImagesIndex['storage'], imagesDir: s
   }
   await host.fs.rename(partial, final);
   return record(check);
-}
-
-/** The file entry of the index, for backup.json's `files` (verify checks its size and SHA-256). */
-export async function imagesIndexFile(host: Host, generationDir: string): Promise<{ name: string; size: number; sha256: string }> {
-  const file = path.join(generationDir, IMAGES_INDEX);
-  const stat = await host.fs.stat(file);
-  return { name: IMAGES_INDEX, size: stat.size, sha256: await hashFile(host.fs, file) };
 }

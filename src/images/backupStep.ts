@@ -1,9 +1,9 @@
-// The backup runbook's `images` step (only with --images) and what it adds to backup.json.
+// The backup runbook's `images` step (only with --images); backup.json lists its index (src/backup/runBackup.ts).
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import type { GenerationPaths } from '../backup/layout.js';
 import { formatBytes } from '../backup/diskSpace.js';
-import { imagesIndexFile, saveImages, type ImageSelection } from './backupImages.js';
+import { saveImages, type ImageSelection } from './backupImages.js';
 import { imagesRecordSchema, type ImagesRecord } from './schema.js';
 
 interface ImagesStepContext {
@@ -27,8 +27,3 @@ export const IMAGES_STEP = {
   },
 };
 
-/** backup.json's part for the images: the record, and the index among the hashed files. */
-export async function sealImages(host: Host, paths: GenerationPaths, result: unknown): Promise<{ record?: ImagesRecord; file?: { name: string; size: number; sha256: string } }> {
-  if (result === undefined || result === null) return {};
-  return { record: imagesRecordSchema.parse(result), file: await imagesIndexFile(host, paths.dir) };
-}
