@@ -9,7 +9,8 @@ import { STANDINS_DIR, type SandboxNode } from '../sandbox/sandboxNode.js';
 import { mutate, resetTrees, TREES, type MutationCounts } from './benchNode.js';
 import { resultEvent, settle, stepDurations, timed, timedShell, type CacheMode, type Measurement, type RunOptions } from './measure.js';
 
-export type BenchName = 'backup' | 'verify' | 'restore';
+export const BENCH_NAMES = ['backup', 'verify', 'restore'] as const;
+export type BenchName = (typeof BENCH_NAMES)[number];
 
 export interface Side {
   label: string;

@@ -32,7 +32,7 @@ export type HostFs = Pick<
  * several times the syscall itself (measured by `npm run bench`). The walks call these in slices
  * and hand the event loop back between slices (src/tree/breathe.ts).
  */
-export type HostFsSync = Pick<typeof fsSync, 'lstatSync' | 'readdirSync' | 'openSync' | 'readSync' | 'closeSync' | 'readlinkSync' | 'fstatSync' | 'renameSync'>;
+export type HostFsSync = Pick<typeof fsSync, 'lstatSync' | 'readdirSync' | 'openSync' | 'readSync' | 'closeSync' | 'readlinkSync' | 'fstatSync' | 'renameSync' | 'unlinkSync' | 'linkSync'>;
 
 export interface CommandResult {
   /** 127 when the command could not be started at all (not found, not executable). */
@@ -47,7 +47,11 @@ export interface RunOptions {
   cwd?: string;
   /** Added to the inherited environment. */
   env?: Record<string, string>;
-  input?: string;
+  /**
+   * Written to the command's stdin: text, bytes (NUL-separated names of any bytes), or pieces as
+   * they come (an archive streamed into tar; each piece is handed over once and not reused).
+   */
+  input?: string | Uint8Array | Iterable<Uint8Array>;
   timeoutMs?: number;
   /** Open file descriptors handed to the child as fd 3, 4, ... (see src/tree/xattrs.ts). */
   extraFds?: readonly number[];

@@ -1,6 +1,6 @@
 // Real implementations of the ports. Only the CLI layer constructs these.
 import * as fsPromises from 'node:fs/promises';
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, renameSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, renameSync, unlinkSync, linkSync } from 'node:fs';
 import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import type { Archiver, Clock, CommandRunner, Host, HostFs, ProcessTable } from './ports.js';
@@ -8,17 +8,19 @@ import { NodeRoot } from './nodeRoot.js';
 
 export const realFs: HostFs = {
   ...fsPromises,
-  sync: { lstatSync, readdirSync, openSync, readSync, closeSync, readlinkSync, fstatSync, renameSync },
+  sync: { lstatSync, readdirSync, openSync, readSync, closeSync, readlinkSync, fstatSync, renameSync, unlinkSync, linkSync },
 };
 
 export const execaRunner: CommandRunner = {
   async run(command, args, options = {}) {
+    const { input } = options;
+    const streamed = input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array);
     const subprocess = execa(command, [...args], {
       reject: false,
       ...(options.onStdout ? { buffer: { stdout: false } } : {}),
       cwd: options.cwd,
       env: options.env,
-      input: options.input,
+      ...(streamed ? { stdin: input } : { input }),
       timeout: options.timeoutMs,
       stripFinalNewline: false,
       encoding: 'utf8',

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { breathe } from '../tree/breathe.js';
 import type { HostFs } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
+import { decodeName } from '../tree/pathBytes.js';
 import {
   manifestEntrySchema,
   manifestFooterSchema,
@@ -25,13 +26,14 @@ export interface ManifestReadResult {
 }
 
 /**
- * Streams the entries of a manifest to `onEntry` in file order and returns header and footer.
- * Throws ManifestDamagedError when any line does not validate or the footer is missing or wrong.
+ * Streams the entries of a manifest to `onEntry` in file order, each with the byte offset of its
+ * line (for readManifestLine), and returns header and footer. Throws ManifestDamagedError when any
+ * line does not validate or the footer is missing or wrong.
  */
 export async function readManifest(
   fs: HostFs,
   file: string,
-  onEntry: (entry: ManifestEntry) => void | Promise<void>,
+  onEntry: (entry: ManifestEntry, offset: number) => void | Promise<void>,
 ): Promise<ManifestReadResult> {
   const digest = createHash('sha256');
   let header: ManifestHeader | undefined;
@@ -39,7 +41,7 @@ export async function readManifest(
   let lineNumber = 0;
   let entries = 0;
   // Synchronous unless onEntry waits: a promise per line would cost more than the line's parse.
-  const onLine = (bytes: Buffer): Promise<void> | undefined => {
+  const onLine = (bytes: Buffer, offset: number): Promise<void> | undefined => {
     lineNumber += 1;
     if (footer) throw new ManifestDamagedError(file, `line ${lineNumber}: data after the footer`);
     let value: unknown;
@@ -70,7 +72,7 @@ export async function readManifest(
     }
     digest.update(bytes);
     digest.update(NEWLINE_BYTES);
-    return entry ? (onEntry(entry) ?? undefined) : undefined;
+    return entry ? (onEntry(entry, offset) ?? undefined) : undefined;
   };
   try {
     await forEachLine(fs, file, onLine);
@@ -117,9 +119,63 @@ export function scanManifestLines(fs: HostFs, file: string, needle: string, onLi
   }
 }
 
+/**
+ * Entries read back by where their line is, from a manifest that readManifest has read whole (its
+ * digest checked), and validated again: a restore keeps where each entry to write is, not the
+ * entry itself (a million of them would not fit its memory), and reads the ones it writes when it
+ * writes them.
+ */
+export class ManifestLines {
+  private readonly fd: number;
+  private buffer = Buffer.allocUnsafe(LINE_GUESS);
+
+  constructor(
+    private readonly fs: HostFs,
+    private readonly file: string,
+  ) {
+    this.fd = fs.sync.openSync(file, 'r');
+  }
+
+  /** The entry on the line at `offset`; `rel` must be the path that line had when it was read. */
+  at(offset: number, rel: Buffer): ManifestEntry {
+    for (let filled = 0; ; ) {
+      const read = this.fs.sync.readSync(this.fd, this.buffer, filled, this.buffer.length - filled, offset + filled);
+      filled += read;
+      const end = this.buffer.subarray(0, filled).indexOf(NEWLINE);
+      if (end !== -1 || read === 0) {
+        const parsed = manifestEntrySchema.safeParse(parseJson(this.buffer.toString('utf8', 0, end === -1 ? filled : end)));
+        const entry = parsed.success ? parsed.data : undefined;
+        if (!entry || !decodeName(entry.path !== undefined ? { text: entry.path } : { base64: entry.pathB64! }).equals(rel)) {
+          throw new ManifestDamagedError(this.file, `changed while the restore read it (at byte ${offset})`);
+        }
+        return entry;
+      }
+      if (filled === this.buffer.length) {
+        const bigger = Buffer.allocUnsafe(this.buffer.length * 2);
+        this.buffer.copy(bigger);
+        this.buffer = bigger;
+      }
+    }
+  }
+
+  close(): void {
+    this.fs.sync.closeSync(this.fd);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 const NEWLINE = 0x0a;
 const NEWLINE_BYTES = Buffer.from('\n');
 const CHUNK = 1024 * 1024;
+/** A manifest line is a few hundred bytes; longer ones (many xattrs) are read on. */
+const LINE_GUESS = 4096;
 
 /**
  * A file read a large chunk at a time into one buffer used again and again: a new buffer per chunk
@@ -129,6 +185,8 @@ const CHUNK = 1024 * 1024;
 class ChunkReader {
   private buffer = Buffer.allocUnsafe(CHUNK);
   private filled = 0;
+  /** The offset in the file of the view's first byte. */
+  base = 0;
 
   constructor(
     private readonly fs: HostFs,
@@ -149,6 +207,7 @@ class ChunkReader {
   refill(done: number): boolean {
     this.buffer.copyWithin(0, done, this.filled);
     this.filled -= done;
+    this.base += done;
     if (this.filled === this.buffer.length) {
       // A line longer than the buffer.
       const bigger = Buffer.allocUnsafe(this.buffer.length * 2);
@@ -166,7 +225,7 @@ class ChunkReader {
  * one), reading it in large synchronous chunks: a stream with readline costs more per line than
  * parsing it does. A line's bytes are only good until `onLine` returns or its promise settles.
  */
-async function forEachLine(fs: HostFs, file: string, onLine: (line: Buffer) => Promise<void> | undefined): Promise<void> {
+async function forEachLine(fs: HostFs, file: string, onLine: (line: Buffer, offset: number) => Promise<void> | undefined): Promise<void> {
   const fd = fs.sync.openSync(file, 'r');
   try {
     const reader = new ChunkReader(fs, fd);
@@ -177,7 +236,7 @@ async function forEachLine(fs: HostFs, file: string, onLine: (line: Buffer) => P
       const end = view.indexOf(NEWLINE, start);
       if (end === -1) {
         if (!more) {
-          if (start < view.length) await onLine(view.subarray(start));
+          if (start < view.length) await onLine(view.subarray(start), reader.base + start);
           return;
         }
         more = reader.refill(start);
@@ -185,7 +244,7 @@ async function forEachLine(fs: HostFs, file: string, onLine: (line: Buffer) => P
         start = 0;
         continue;
       }
-      const pending = onLine(view.subarray(start, end));
+      const pending = onLine(view.subarray(start, end), reader.base + start);
       if (pending) await pending;
       start = end + 1;
       const pause = breathe();

@@ -5,6 +5,7 @@ import { firstLine } from '../core/firstLine.js';
 import { RecoveryError } from '../core/errors.js';
 import { exists } from '../host/durable.js';
 import type { RestorePhase, RestoreStep, StepContext } from './context.js';
+import type { PhaseName } from '../journal/schema.js';
 import { previewTreeRestore, restoreTree } from './restoreTreeStep.js';
 import { healthStep } from './healthStep.js';
 
@@ -186,6 +187,14 @@ const redeployPhase: RestorePhase = {
 };
 
 export const RESTORE_PHASES: readonly RestorePhase[] = [filesPhase, rebootPhase, clusterPhase, redeployPhase];
+
+/** The step that puts each component of a backup back: once it is done, the backup's copy of that component is not read again. */
+export const COMPONENT_STEPS: ReadonlyArray<{ component: string; phase: PhaseName; step: string }> = [
+  { component: 'local', phase: 'files', step: 'restore-local' },
+  { component: 'etc', phase: 'files', step: 'restore-etc' },
+  { component: 'kubelet', phase: 'cluster', step: 'restore-kubelet' },
+  { component: 'cluster', phase: 'cluster', step: 'cluster-restore' },
+];
 
 async function waitForRestart({ node, host, reporter, options }: StepContext, name: string, noted: string): Promise<void> {
   const deadline = host.clock.now().getTime() + options.timeouts.containerMs;

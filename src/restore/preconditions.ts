@@ -8,7 +8,7 @@ import { readDeploymentStatus } from '../ostree/deployments.js';
 import { planInOneLine, planRollback } from '../ostree/rollbackPlan.js';
 import type { GenerationPaths } from '../backup/layout.js';
 import type { BackupSummary } from '../backup/summary.js';
-import { verifyBackup } from '../verify/verifyBackup.js';
+import { verifyBackup, type VerifyOptions } from '../verify/verifyBackup.js';
 import type { RestoreBackup, RestoreOptions } from './context.js';
 import { readIdentity } from '../identity/record.js';
 import { checkBackupIdentity } from '../identity/restoreCheck.js';
@@ -24,6 +24,8 @@ export interface PreconditionInput {
   kubeconfig: string;
   /** A restore is being continued (the deployment check is only made before a new one). */
   continuing: boolean;
+  /** Components of the backup that the restore under way has already put back: not checked again. */
+  restored: readonly string[];
 }
 
 export async function checkBeforeRestore(host: Host, reporter: Reporter, input: PreconditionInput): Promise<RestoreBackup> {
@@ -31,7 +33,7 @@ export async function checkBeforeRestore(host: Host, reporter: Reporter, input: 
   await checkReadable(host, kubeconfig);
   if (options.force) reporter.warn('--force: the backup is not verified before the restore');
   // The saved images are hashed before a new restore: they are loaded only after the wipe and the reboot.
-  else await checkBackupWhole(host, reporter, options, !input.continuing);
+  else await checkBackupWhole(host, reporter, options, { imageData: !input.continuing, skip: input.restored });
   const booted = input.continuing ? undefined : await pinnedDeploymentCheck(host, reporter, options.force);
   const excluded = (await host.fs.readFile(current.paths.excludeList, 'utf8').catch(() => ''))
     .split('\n')
@@ -62,8 +64,8 @@ async function checkReadable(host: Host, file: string): Promise<void> {
   }
 }
 
-async function checkBackupWhole(host: Host, reporter: Reporter, options: RestoreOptions, imageData: boolean): Promise<void> {
-  const verdict = await verifyBackup(host, reporter, options.dir, options.verifyData, { imageData });
+async function checkBackupWhole(host: Host, reporter: Reporter, options: RestoreOptions, verifyOptions: VerifyOptions): Promise<void> {
+  const verdict = await verifyBackup(host, reporter, options.dir, options.verifyData, verifyOptions);
   if (verdict.ok) return;
   const problems = verdict.components.flatMap((c) => c.problems.map((p) => `${c.name}/${p.path}: ${p.problem}`));
   throw new RecoveryError(

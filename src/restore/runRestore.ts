@@ -14,7 +14,7 @@ import { JOURNAL_FORMAT, type JournalRecord, type PhaseName } from '../journal/s
 import { isStepDone, journalState, type JournalState } from '../journal/state.js';
 import { legacyRecords, parseLegacyProgress } from '../journal/legacyProgress.js';
 import { NodeCommands } from './nodeCommands.js';
-import { RESTORE_PHASES } from './phases.js';
+import { COMPONENT_STEPS, RESTORE_PHASES } from './phases.js';
 import { withImageSteps } from '../images/restoreImages.js';
 import { HEALTH_STEP } from './healthStep.js';
 import { checkBeforeRestore, LOCALHOST_KUBECONFIG } from './preconditions.js';
@@ -103,7 +103,8 @@ export class RestoreSession {
     }
 
     const kubeconfig = options.kubeconfig ?? host.root.path(LOCALHOST_KUBECONFIG);
-    const backup = await checkBeforeRestore(host, reporter, { options, current, kubeconfig, continuing });
+    const restored = COMPONENT_STEPS.filter(({ phase, step }) => isStepDone(state, phase, step) || legacyDone(state, phase)).map((c) => c.component);
+    const backup = await checkBeforeRestore(host, reporter, { options, current, kubeconfig, continuing, restored });
     this.node = new NodeCommands(host, kubeconfig);
     const recorded = new Map(state.data);
     const context: StepContext = { host, reporter, options, backup, node: this.node, recorded: (step) => recorded.get(step) };

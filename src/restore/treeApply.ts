@@ -1,25 +1,31 @@
 // Makes a live tree identical to its backup following a plan from planTreeRestore:
-//   1. (nothing to do before staging: the backup's bytes are checked where they are used, below)
-//   2. stage the entries to write from the backup inside the tree (big files by a copy of our own
-//      that hashes what it writes, the rest by one rsync), and check the staged bytes against the
-//      manifest (a mismatch is then blamed on the backup or on the copy);
-//   3. rename each staged entry over its live path (missing directories made first);
-//   4. delete what the backup does not have;
-//   5. set owners, modes, labels, ACLs and times where they differ, and on changed directories;
-//   6. drop the staging dir.
-// Until step 3 the live tree is as it was (a failure removes the staging dir and gives the tree
-// root its mtime back). From step 3 on, a kill at any moment leaves a tree that the next plan and
-// apply bring to the same exact result: every step only moves entries towards the backup's state.
+//   1. stage the entries to write from the backup inside the tree (an archive streamed into tar
+//      for most, cp for big files), check their bytes against the manifest (a mismatch is blamed on
+//      the backup or on the copy), and flush them to disk;
+//   2. rename each staged entry over its live path (missing directories made first);
+//   3. delete what the backup does not have;
+//   4. drop the staging dir;
+//   5. set owners, modes, labels, ACLs and times where they differ, on changed directories and on
+//      the tree root (which the staging dir changed);
+//   6. flush the tree: the step is recorded done only once what it did is on disk.
+// Until step 2 the live tree is as it was (a failure removes the staging dir and gives the tree
+// root its mtime back), and nothing live is replaced before its replacement is on disk. From step
+// 2 on, a kill at any moment leaves a tree that the next plan and apply bring to the same exact
+// result: every step only moves entries towards the backup's state.
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { errorMessage, RecoveryError } from '../core/errors.js';
-import { displayPath, joinPath } from '../tree/pathBytes.js';
-import { backupDamaged, checkCopies, checkedWrites, RestoreProgress } from './treeChecks.js';
+import { syncFilesystem } from '../host/durable.js';
+import { displayPath } from '../tree/pathBytes.js';
+import { checkCopies, RestoreProgress } from './treeChecks.js';
 import { isEmptyPlan, type PlannedWrite, type TreePlan, type TreePlanInput } from './treePlan.js';
 import { fixMetadata, removeEntries, replaceEntries } from './treeReplace.js';
-import { rsyncList } from './treeRsync.js';
+import { hasHoles, stageByArchive, type ArchiveItem } from './treeStageArchive.js';
+import { COPY_ALONE_MIN_BYTES, setSocketXattrs, stageByCopy } from './treeStageCopy.js';
+import { ManifestLines } from '../manifest/reader.js';
+import type { ManifestEntry } from '../manifest/schema.js';
+import { joinPath } from '../tree/pathBytes.js';
 import { Staging } from './treeStaging.js';
-import { canCopyHashed, copyHashed } from './treeHashedCopy.js';
 
 export interface TreeRestoreResult {
   /** Entries brought from the backup (directories created included). */
@@ -51,8 +57,10 @@ export async function applyTreeRestore(
   // A killed apply's leftovers go first: they must not be taken for this run's staged entries.
   await staging.remove();
   const rootBefore = await mtimeNs(host, input.liveTree);
+  let staged: Array<Buffer | undefined>;
   try {
-    await stageWrites(host, input, plan, staging, reporter, component);
+    staged = await stageWrites(host, input, plan, staging, reporter, component);
+    await syncFilesystem(host.runner, staging.dir, `flushing the restore of ${component} to disk`);
   } catch (error) {
     await bestEffort(reporter, () => staging.remove());
     await bestEffort(reporter, () => setMtime(host, input.liveTree, rootBefore));
@@ -60,12 +68,11 @@ export async function applyTreeRestore(
   }
 
   try {
-    result.copiedInPlace = await replaceEntries(host, input, plan.writes, staging, component);
+    result.copiedInPlace = await replaceEntries(host, input, plan.writes, staged, component);
     await removeEntries(host, input, plan.removals);
-    result.metadataSet = await fixMetadata(host, input, plan, staging, component);
     await staging.remove();
-    // Creating and removing the staging dir changed the root's mtime after the metadata pass set it.
-    await setMtime(host, input.liveTree, plan.rootMtimeNs);
+    result.metadataSet = await fixMetadata(host, input, plan, component);
+    await syncFilesystem(host.runner, input.liveTree, `flushing the restore of ${component} to disk`);
   } catch (error) {
     await bestEffort(reporter, () => staging.remove());
     throw error;
@@ -77,58 +84,96 @@ export async function applyTreeRestore(
 }
 
 /**
- * Step 2: copies every entry to write (directories aside: they are made in place) from the backup
- * into the staging dir: big files that are their inode's only name by copyHashed, then one rsync
- * for their metadata; the rest with one rsync (-S keeps holes, -H keeps link groups as one inode),
- * whose staged bytes are then checked against the manifest.
+ * Step 1: stages every entry to write (directories aside: they are made in place) and returns
+ * where each one is, by its index in the plan. Most go through one archive streamed into tar
+ * (src/restore/treeStageArchive.ts), which gives each the manifest's owner, mode, times and xattrs
+ * and hashes the backup's bytes as it reads them; big files, files with holes and sockets are
+ * copied one by one by cp (src/restore/treeStageCopy.ts), the other names of their hard-link group
+ * linked to them. Last, the staged copies are read back and hashed (a big file streamed through
+ * the archive was hashed as it was read, and is not read twice): a copy damaged on its way never
+ * replaces a live file.
  */
-export async function stageWrites(host: Host, input: TreePlanInput, plan: TreePlan, staging: Staging, reporter: Reporter, component: string): Promise<void> {
+export async function stageWrites(host: Host, input: TreePlanInput, plan: TreePlan, staging: Staging, reporter: Reporter, component: string): Promise<Array<Buffer | undefined>> {
   await staging.create();
-  const entries = plan.writes.filter((w) => w.type !== 'dir');
-  if (entries.length === 0) return;
-  const copied = new RestoreProgress(reporter, host.clock, component, 'copy', entries.length, plan.bytes);
-  const checked = hashProgress(host, reporter, component, plan);
+  const staged: Array<Buffer | undefined> = plan.writes.map(() => undefined);
+  const entries = plan.writes.flatMap((write, index) => (write.type === 'dir' ? [] : [{ write, index }]));
+  if (entries.length === 0) return staged;
   const what = `cannot stage the restore of ${component} in ${input.liveTree}`;
+  const { archived, alone, linked } = routeWrites(host, input, entries);
+  const copied = new RestoreProgress(reporter, host.clock, component, 'copy', entries.length, plan.bytes);
+  if (archived.length > 0) await stageByArchive(host, input, staging.flat, archived, copied, what);
   const backup = Buffer.from(input.backupTree);
-  // Big files first, by our own copy that hashes as it goes (src/restore/treeHashedCopy.ts).
-  const ours: PlannedWrite[] = [];
-  for (const write of entries) {
-    const source = joinPath(backup, write.rel);
-    if (!write.sha256 || !(await canCopyHashed(host.fs, source, write.size))) continue;
-    const sha256 = await copyHashed(host.fs, source, staging.staged(write.rel), what, (bytes) => {
-      copied.add(0, bytes);
-      checked.add(0, bytes);
-    });
-    // What was read from the backup is what was written: a mismatch is the backup's own.
-    if (sha256 !== write.sha256) throw backupDamaged(source);
+  for (const { write, index } of alone) {
+    const target = staging.byIndex(index).toString('latin1');
+    await stageByCopy(host, joinPath(backup, write.rel), target, what);
+    if (write.type === 'socket') await setSocketXattrs(host, target, manifestLine(host, input, write).xattrs ?? {}, what);
+    copied.add(1, write.sha256 ? write.size : 0);
+  }
+  for (const { index, linkTo } of linked) {
+    host.fs.sync.linkSync(staging.byIndex(linkTo), staging.byIndex(index));
     copied.add(1, 0);
-    checked.add(1, 0);
-    ours.push(write);
-  }
-  const copiedByUs = new Set(ours);
-  const rest = entries.filter((w) => !copiedByUs.has(w));
-  if (ours.length > 0) {
-    // Their owner, mode, labels, ACLs and mtime, before they go anywhere.
-    await rsyncList(host, {
-      flags: ['-aAX', '--size-only', '--existing'],
-      from: input.backupTree,
-      to: staging.tree,
-      list: await staging.writeList('copied', ours.map((w) => w.rel)),
-      what,
-    });
-  }
-  if (rest.length > 0) {
-    await rsyncList(host, {
-      flags: ['-aAXHS'],
-      from: input.backupTree,
-      to: staging.tree,
-      list: await staging.writeList('staged', rest.map((w) => w.rel)),
-      what,
-      onEntry: (bytes) => copied.add(1, bytes),
-    });
   }
   copied.finish();
-  await checkCopies(host, staging.tree, input.backupTree, rest, checked);
+  for (const { index } of entries) staged[index] = staging.byIndex(index);
+  const reread = [...archived.filter(({ write }) => write.size < COPY_ALONE_MIN_BYTES), ...alone].filter(({ write }) => write.sha256 !== undefined);
+  const checked = new RestoreProgress(reporter, host.clock, component, 'hash', reread.length, bytesOf(reread.map(({ write }) => write)));
+  await checkCopies(host, input.backupTree, reread.map(({ write, index }) => ({ write, copy: staging.byIndex(index) })), checked);
+  return staged;
+}
+
+interface Indexed {
+  write: PlannedWrite;
+  index: number;
+}
+
+/**
+ * How each entry is staged: by cp alone (big files, files with holes in the backup, sockets), as
+ * a hard link to the name of its group that carries the content (when that one was copied alone),
+ * or through the archive (everything else, later names of a group as links inside it).
+ */
+function routeWrites(host: Host, input: TreePlanInput, entries: readonly Indexed[]) {
+  const archived: ArchiveItem[] = [];
+  const alone: Indexed[] = [];
+  const linked: Array<{ index: number; linkTo: number }> = [];
+  /** Group -> where the name that carries its content went. */
+  const carriers = new Map<string, { index: number; alone: boolean }>();
+  const backup = Buffer.from(input.backupTree);
+  for (const { write, index } of entries) {
+    const carrier = write.group === undefined ? undefined : carriers.get(write.group);
+    if (carrier && write.sha256 === undefined) {
+      if (carrier.alone) linked.push({ index, linkTo: carrier.index });
+      else archived.push({ write, index, linkTo: carrier.index });
+      continue;
+    }
+    const byCopy = write.type === 'socket' || (write.sha256 !== undefined && (write.size >= COPY_ALONE_MIN_BYTES || holesInBackup(host, joinPath(backup, write.rel))));
+    if (byCopy) alone.push({ write, index });
+    else archived.push({ write, index });
+    if (write.group !== undefined) carriers.set(write.group, { index, alone: byCopy });
+  }
+  return { archived, alone, linked };
+}
+
+function manifestLine(host: Host, input: TreePlanInput, write: PlannedWrite): ManifestEntry {
+  const lines = new ManifestLines(host.fs, input.manifest);
+  try {
+    return lines.at(write.line, write.rel);
+  } finally {
+    lines.close();
+  }
+}
+
+function holesInBackup(host: Host, source: Buffer): boolean {
+  try {
+    const stat = host.fs.sync.lstatSync(source);
+    return stat.isFile() && hasHoles(stat);
+  } catch {
+    // Missing: staging it says so, naming the damaged backup.
+    return false;
+  }
+}
+
+function bytesOf(writes: readonly PlannedWrite[]): number {
+  return writes.reduce((sum, w) => sum + (w.sha256 ? w.size : 0), 0);
 }
 
 /** Cleanup after a failure: the failure is what the operator must read, a cleanup problem is a warning. */
@@ -138,10 +183,6 @@ async function bestEffort(reporter: Reporter, cleanup: () => Promise<void>): Pro
   } catch (error) {
     reporter.warn(errorMessage(error));
   }
-}
-
-function hashProgress(host: Host, reporter: Reporter, component: string, plan: TreePlan): RestoreProgress {
-  return new RestoreProgress(reporter, host.clock, component, 'hash', checkedWrites(plan.writes).length, plan.bytes);
 }
 
 /** A tree deleted altogether is made again (its metadata comes last, as for any directory). */

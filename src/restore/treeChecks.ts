@@ -56,22 +56,19 @@ export function checkedWrites(writes: readonly PlannedWrite[]): PlannedWrite[] {
 }
 
 /**
- * Hashes the staged copy (`<dir>/<rel>`) of every checked write, the bytes that will take the live
- * files' places, and throws at the first that differs from its manifest line. Reading the backup
- * copy first as well would read every written byte twice for nothing: a staged copy that is wrong
- * never goes further. Only then is the backup's own copy hashed, to say where the damage is.
+ * Hashes each staged copy, the bytes that will take a live file's place, and throws at the first
+ * that differs from its manifest line. Only then is the backup's own copy hashed, to say where the
+ * damage is.
  */
 export async function checkCopies(
   host: Host,
-  dir: string,
   backupTree: string,
-  writes: readonly PlannedWrite[],
+  copies: ReadonlyArray<{ write: PlannedWrite; copy: Buffer }>,
   progress: RestoreProgress,
 ): Promise<void> {
   // One at a time: hashing reads synchronously (src/tree/hashFile.ts), so parallel calls would
   // only interleave on the same thread.
-  for (const write of checkedWrites(writes)) {
-    const copy = joinPath(Buffer.from(dir), write.rel);
+  for (const { write, copy } of copies) {
     const sha256 = await hashCopy(host, copy, write, (bytes) => progress.add(0, bytes));
     progress.add(1, 0);
     if (sha256 === write.sha256) continue;

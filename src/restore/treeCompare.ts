@@ -17,7 +17,11 @@ export interface LiveFacts {
   mtimeNs: string;
   nlink: number;
   rdev: number;
-  xattrs: Record<string, string>;
+  /**
+   * Undefined while not read: getfattr is a process per batch, and it is only asked when nothing
+   * else tells the entry apart from the backup's (see xattrsDecide).
+   */
+  xattrs?: Record<string, string>;
   target?: Buffer;
   /** `dev:ino:ctimeNs`, compared with the identity the backup recorded (see the manifest schema). */
   identity: string;
@@ -35,6 +39,10 @@ export interface CompareOptions {
   grouped: boolean;
 }
 
+/**
+ * What a live entry calls for. With `live.xattrs` undefined they are taken to be the backup's: a
+ * verdict of nothing to do is then only final once they are read (xattrsDecide, afterXattrs).
+ */
 export function compareEntry(recorded: ManifestEntry, live: LiveFacts, options: CompareOptions): Verdict {
   const wanted = kindOf(recorded.type);
   if (wanted !== live.type) return { action: 'write', reason: `is a ${live.type}, the backup has a ${wanted}` };
@@ -79,6 +87,21 @@ export function untouchedSinceBackup(
   return kindOf(recorded.type) === live.type && recorded.mtimeNs === live.mtimeNs;
 }
 
+/**
+ * Whether the entry's xattrs still decide its verdict, one compared without them (as if they were
+ * the backup's): only a verdict of nothing to do can turn into setting metadata. Anything else
+ * (content to write, or a differing mode, owner or mtime, which sets all metadata anyway) stands
+ * whatever the xattrs are, and needs no getfattr.
+ */
+export function xattrsDecide(verdict: Verdict): boolean {
+  return verdict.action === 'none';
+}
+
+/** The verdict of an entry found equal without its xattrs, once they are read. */
+export function afterXattrs(recorded: ManifestEntry, xattrs: Record<string, string>): Verdict {
+  return sameXattrs(recorded.xattrs ?? {}, xattrs) ? { action: 'none' } : { action: 'metadata' };
+}
+
 /** The settled verdict once a content hash is known. */
 export function afterHash(verdict: Extract<Verdict, { action: 'hash' }>, recorded: ManifestEntry, liveSha256: string): Verdict {
   if (liveSha256 !== recorded.sha256) return { action: 'write', reason: 'content changed' };
@@ -95,7 +118,7 @@ function sameMetadata(recorded: ManifestEntry, live: LiveFacts): boolean {
     recorded.uid === live.uid &&
     recorded.gid === live.gid &&
     recorded.mtimeNs === live.mtimeNs &&
-    sameXattrs(recorded.xattrs ?? {}, live.xattrs)
+    (live.xattrs === undefined || sameXattrs(recorded.xattrs ?? {}, live.xattrs))
   );
 }
 

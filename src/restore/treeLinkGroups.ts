@@ -13,10 +13,14 @@ import { groupNeedsRewrite, recordedLinkTo, type GroupMember, type Verdict } fro
 export interface LinkGroupMember extends GroupMember {
   rel: Buffer;
   recorded: ManifestEntry;
+  /** Where its manifest line is (see PlannedWrite.line). */
+  line: number;
   verdict: Verdict;
 }
 
 export interface SettledGroup {
+  /** The group's first name in the backup (bytes as latin1). */
+  key: string;
   /** Names in walk order. */
   members: LinkGroupMember[];
   rewrite: boolean;
@@ -81,21 +85,22 @@ export class LinkGroups {
       return undefined;
     }
     this.pending.delete(key);
-    return settle(members);
+    return settle(key, members);
   }
 
   /** Groups some names of which never came (a manifest whose linkTo names no file): settled as they are. */
   leftovers(): SettledGroup[] {
-    const groups = [...this.pending.values()].map(settle);
+    const groups = [...this.pending].map(([key, members]) => settle(key, members));
     this.pending.clear();
     return groups;
   }
 }
 
-function settle(members: LinkGroupMember[]): SettledGroup {
+function settle(key: string, members: LinkGroupMember[]): SettledGroup {
   members.sort((a, b) => compareWalkOrder(a.rel, b.rel));
   const first = members.find((m) => m.recorded.type === 'file');
   return {
+    key,
     members,
     rewrite: groupNeedsRewrite(members),
     ...(first?.recorded.sha256 ? { sha256: first.recorded.sha256 } : {}),

@@ -9,9 +9,9 @@ import type { EntryType, ManifestEntry } from '../manifest/schema.js';
 import { RecoveryError } from '../core/errors.js';
 import { readManifest } from '../manifest/reader.js';
 import { hashMany } from '../tree/hashMany.js';
-import { readXattrs, type Xattrs } from '../tree/xattrs.js';
+import { readXattrs } from '../tree/xattrs.js';
 import { compareWalkOrder, ROOT_REL, type WalkEntry } from '../tree/walk.js';
-import { afterHash, compareEntry, entryPath, Exclusions, kindOf, parentOf, untouchedSinceBackup, type LiveFacts, type Verdict } from './treeCompare.js';
+import { afterHash, afterXattrs, compareEntry, entryPath, Exclusions, kindOf, parentOf, untouchedSinceBackup, xattrsDecide, type LiveFacts, type Verdict } from './treeCompare.js';
 import { LinkGroups, readLinkGroupSizes, type LinkGroupMember, type SettledGroup } from './treeLinkGroups.js';
 import { isStagingPath } from './treeStaging.js';
 import { LiveWalk } from './treeWalk.js';
@@ -39,6 +39,14 @@ export interface PlannedWrite {
   sha256?: string;
   /** Why, in a few words, for --dry-run. */
   reason: string;
+  /**
+   * Where its manifest line is (a byte offset): the staging reads the owner, mode, times, xattrs
+   * and link target there, when it writes the entry (readManifestLine), instead of the plan
+   * holding them for every entry to write.
+   */
+  line: number;
+  /** The hard-link group of the backup it is a name of: staged as one inode with the group's other names. */
+  group?: string;
 }
 
 export interface TreePlan {
@@ -85,6 +93,7 @@ const PAIRS_BATCH = 256;
 interface Pair {
   rel: Buffer;
   recorded: ManifestEntry;
+  line: number;
   live: WalkEntry;
   group: string | undefined;
 }
@@ -128,28 +137,28 @@ class TreePlanner {
   async run(): Promise<TreePlan> {
     this.live = await this.walk.next();
     if (this.live && !this.live.stat.isDirectory()) throw new RecoveryError('failure', `${this.input.liveTree} is not a directory`);
-    await readManifest(this.host.fs, this.input.manifest, (recorded) => this.onRecorded(recorded));
+    await readManifest(this.host.fs, this.input.manifest, (recorded, line) => this.onRecorded(recorded, line));
     while (this.live) await this.liveOnly();
     await this.settlePairs();
     for (const group of this.groups.leftovers()) this.recordGroup(group);
     return this.finish();
   }
 
-  private async onRecorded(recorded: ManifestEntry): Promise<void> {
+  private async onRecorded(recorded: ManifestEntry, line: number): Promise<void> {
     this.plan.entries += 1;
     const rel = entryPath(recorded);
     if (rel.equals(ROOT_REL)) this.plan.rootMtimeNs = recorded.mtimeNs;
     // Only a backup taken during a killed restore could hold it; it is never restored into place.
     if (isStagingPath(rel)) return;
     const group = this.groups.groupOf(recorded, rel);
-    const leftAlone = { rel, recorded, excluded: true, write: false, verdict: { action: 'none' } } as const;
+    const leftAlone = { rel, recorded, line, excluded: true, write: false, verdict: { action: 'none' } } as const;
     if (this.exclusions.covers(rel)) {
       if (group) this.addToGroup(group, { ...leftAlone });
       return;
     }
     while (this.live && compareWalkOrder(this.live.rel, rel) < 0) await this.liveOnly();
     if (!this.live || compareWalkOrder(this.live.rel, rel) > 0) {
-      this.decide(rel, recorded, group, { action: 'write', reason: 'missing' });
+      this.decide(rel, recorded, line, group, { action: 'write', reason: 'missing' });
       return;
     }
     const live = this.live;
@@ -165,11 +174,11 @@ class TreePlanner {
     const seen = { type: typeOfStat(stat), identity: identityOf(stat), mtimeNs: stat.mtimeNs.toString(), nlink: Number(stat.nlink) };
     if (untouchedSinceBackup(recorded, seen, { grouped: group !== undefined })) {
       // Neither getfattr nor a hash: nothing about it has changed since the backup copied it.
-      this.decide(rel, recorded, group, { action: 'none' }, live.stat);
+      this.decide(rel, recorded, line, group, { action: 'none' }, live.stat);
       this.live = await this.walk.next();
       return;
     }
-    this.pairs.push({ rel, recorded, live, group });
+    this.pairs.push({ rel, recorded, line, live, group });
     // A directory replaced by a file goes whole: nothing inside it needs a look.
     this.live = await this.walk.next(replacesDir);
     if (this.pairs.length >= PAIRS_BATCH) await this.settlePairs();
@@ -189,17 +198,22 @@ class TreePlanner {
     this.live = await this.walk.next(true);
   }
 
-  /** Compares a batch of matched entries: one getfattr call, then hashes where metadata cannot tell. */
+  /**
+   * Compares a batch of matched entries: from lstat first, then hashes where metadata cannot tell,
+   * then one getfattr call for the entries that nothing else told apart from the backup's.
+   */
   private async settlePairs(): Promise<void> {
     const pairs = this.pairs;
     this.pairs = [];
     if (pairs.length === 0) return;
-    const xattrs = await readXattrs(this.host.fs, this.host.runner, pairs.map((p) => p.live.abs));
-    const facts: LiveFacts[] = [];
-    for (const [i, pair] of pairs.entries()) facts.push(await this.liveFacts(pair.live, xattrs[i] ?? {}));
-    const verdicts = pairs.map((p, i) => compareEntry(p.recorded, facts[i]!, { grouped: p.group !== undefined }));
+    const verdicts = pairs.map((p) => compareEntry(p.recorded, this.liveFacts(p.live), { grouped: p.group !== undefined }));
     await this.hashWhereNeeded(pairs, verdicts);
-    pairs.forEach((p, i) => this.decide(p.rel, p.recorded, p.group, verdicts[i]!, p.live.stat));
+    const unsettled = verdicts.flatMap((v, i) => (xattrsDecide(v) ? [i] : []));
+    if (unsettled.length > 0) {
+      const xattrs = await readXattrs(this.host.fs, this.host.runner, unsettled.map((i) => pairs[i]!.live.abs));
+      unsettled.forEach((i, k) => (verdicts[i] = afterXattrs(pairs[i]!.recorded, xattrs[k] ?? {})));
+    }
+    pairs.forEach((p, i) => this.decide(p.rel, p.recorded, p.line, p.group, verdicts[i]!, p.live.stat));
   }
 
   private async hashWhereNeeded(pairs: Pair[], verdicts: Verdict[]): Promise<void> {
@@ -215,7 +229,8 @@ class TreePlanner {
     );
   }
 
-  private async liveFacts(entry: WalkEntry, xattrs: Xattrs): Promise<LiveFacts> {
+  /** What lstat and readlink tell of a live entry; its xattrs are read later, where they decide. */
+  private liveFacts(entry: WalkEntry): LiveFacts {
     const { stat } = entry;
     const fields = statFields(stat);
     const type = fields.type;
@@ -223,20 +238,20 @@ class TreePlanner {
       ...fields,
       nlink: Number(stat.nlink),
       rdev: Number(stat.rdev),
-      xattrs,
       identity: identityOf(stat),
       ...(type === 'symlink' ? { target: this.host.fs.sync.readlinkSync(entry.abs, { encoding: 'buffer' }) } : {}),
     };
   }
 
-  private decide(rel: Buffer, recorded: ManifestEntry, group: string | undefined, verdict: Verdict, live?: BigIntStats): void {
+  private decide(rel: Buffer, recorded: ManifestEntry, line: number, group: string | undefined, verdict: Verdict, live?: BigIntStats): void {
     if (!group) {
-      this.record(rel, recorded, verdict, recorded.sha256);
+      this.record(rel, recorded, line, verdict, recorded.sha256);
       return;
     }
     this.addToGroup(group, {
       rel: ownCopy(rel),
       recorded,
+      line,
       verdict,
       excluded: false,
       write: verdict.action === 'write',
@@ -255,19 +270,19 @@ class TreePlanner {
     for (const member of group.members) {
       if (member.excluded) continue;
       if (!group.rewrite) {
-        this.record(member.rel, member.recorded, member.verdict, undefined);
+        this.record(member.rel, member.recorded, member.line, member.verdict, undefined);
         continue;
       }
       const reason = member.verdict.action === 'write' ? member.verdict.reason : 'hard links restored';
-      this.record(member.rel, member.recorded, { action: 'write', reason }, contentChecked ? undefined : group.sha256);
+      this.record(member.rel, member.recorded, member.line, { action: 'write', reason }, contentChecked ? undefined : group.sha256, group.key);
       contentChecked = true;
     }
   }
 
-  private record(rel: Buffer, recorded: ManifestEntry, verdict: Verdict, sha256: string | undefined): void {
+  private record(rel: Buffer, recorded: ManifestEntry, line: number, verdict: Verdict, sha256: string | undefined, group?: string): void {
     if (verdict.action === 'metadata') this.plan.metadata.push(ownCopy(rel));
     if (verdict.action !== 'write') return;
-    const write: PlannedWrite = { rel: ownCopy(rel), type: recorded.type, size: recorded.size, reason: verdict.reason };
+    const write: PlannedWrite = { rel: ownCopy(rel), type: recorded.type, size: recorded.size, reason: verdict.reason, line, ...(group !== undefined ? { group } : {}) };
     if (sha256 && kindOf(recorded.type) === 'file') {
       write.sha256 = sha256;
       this.plan.bytes += recorded.size;

@@ -9,17 +9,16 @@ import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
 import type { PlannedWrite, TreePlan, TreePlanInput } from './treePlan.js';
 import { rsyncList } from './treeRsync.js';
-import type { Staging } from './treeStaging.js';
 
 /**
- * Puts the staged entries in place, in walk order so that a directory exists before what it holds.
- * Returns the entries that had to be copied in place because a mount point lies between the
- * staging dir and them (rename cannot cross filesystems).
+ * Puts the staged entries (`staged[i]` for `writes[i]`) in place, in walk order so that a
+ * directory exists before what it holds. Returns the entries that had to be copied in place
+ * because a mount point lies between the staging dir and them (rename cannot cross filesystems).
  */
-export async function replaceEntries(host: Host, input: TreePlanInput, writes: readonly PlannedWrite[], staging: Staging, component: string): Promise<number> {
+export async function replaceEntries(host: Host, input: TreePlanInput, writes: readonly PlannedWrite[], staged: ReadonlyArray<Buffer | undefined>, component: string): Promise<number> {
   const live = Buffer.from(input.liveTree);
   const acrossMounts: Buffer[] = [];
-  for (const write of writes) {
+  for (const [index, write] of writes.entries()) {
     if (write.rel.equals(ROOT_REL)) continue;
     const target = joinPath(live, write.rel);
     // Synchronous calls in slices, as the walks make them: thousands of renames of small files.
@@ -34,7 +33,7 @@ export async function replaceEntries(host: Host, input: TreePlanInput, writes: r
       }
       // Only now that its replacement is staged and checked does a directory in the way go.
       if (current?.isDirectory()) await host.fs.rm(target, { recursive: true, force: true });
-      host.fs.sync.renameSync(staging.staged(write.rel), target);
+      host.fs.sync.renameSync(staged[index]!, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EXDEV') {
         acrossMounts.push(write.rel);
@@ -50,20 +49,32 @@ export async function replaceEntries(host: Host, input: TreePlanInput, writes: r
       flags: ['-aAXHS'],
       from: input.backupTree,
       to: input.liveTree,
-      list: await staging.writeList('in-place', acrossMounts),
+      paths: acrossMounts,
       what: `copying into place what lies on another mount in ${component} (${input.liveTree})`,
     });
   }
   return acrossMounts.length;
 }
 
-/** Deletes the live entries the backup does not have, the deepest first. */
+/**
+ * Deletes the live entries the backup does not have, the deepest first: a file or link with one
+ * call (synchronous, in slices, as the renames), a directory with all it holds.
+ */
 export async function removeEntries(host: Host, input: TreePlanInput, removals: readonly Buffer[]): Promise<void> {
   const live = Buffer.from(input.liveTree);
   for (let i = removals.length - 1; i >= 0; i--) {
     const target = joinPath(live, removals[i]!);
+    await breathe();
     try {
-      await host.fs.rm(target, { recursive: true, force: true });
+      try {
+        host.fs.sync.unlinkSync(target);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue;
+        // A directory (EISDIR from Linux's unlink; EPERM where POSIX allows it instead).
+        if (code !== 'EISDIR' && code !== 'EPERM') throw error;
+        await host.fs.rm(target, { recursive: true, force: true });
+      }
     } catch (error) {
       throw new RecoveryError('failure', `cannot delete ${displayPath(target)}: ${(error as Error).message}`);
     }
@@ -72,20 +83,21 @@ export async function removeEntries(host: Host, input: TreePlanInput, removals: 
 
 /**
  * Sets owner, mode, xattrs, ACLs and nanosecond mtimes from the backup on the entries whose
- * metadata differs and on every directory whose content changed. `--size-only`: the content is
- * already right and must not be copied again unchecked; `--existing`: nothing is created here.
- * Without -H: links are final by now, and this pass must neither make nor break one.
+ * metadata differs, on every directory whose content changed, and on the tree root (the staging
+ * dir came and went there). `--size-only`: the content is already right and must not be copied
+ * again unchecked; `--existing`: nothing is created here. Without -H: links are final by now, and
+ * this pass must neither make nor break one. Last, once nothing else changes in the tree: a
+ * directory's mtime set before a change inside it would be moved again.
  */
-export async function fixMetadata(host: Host, input: TreePlanInput, plan: TreePlan, staging: Staging, component: string): Promise<number> {
+export async function fixMetadata(host: Host, input: TreePlanInput, plan: TreePlan, component: string): Promise<number> {
   const byKey = new Map<string, Buffer>();
-  for (const rel of [...plan.metadata, ...plan.touchedDirs]) byKey.set(rel.toString('latin1'), rel);
+  for (const rel of [ROOT_REL, ...plan.metadata, ...plan.touchedDirs]) byKey.set(rel.toString('latin1'), rel);
   const rels = [...byKey.values()].sort(compareWalkOrder);
-  if (rels.length === 0) return 0;
   await rsyncList(host, {
     flags: ['-aAX', '--size-only', '--existing'],
     from: input.backupTree,
     to: input.liveTree,
-    list: await staging.writeList('metadata', rels),
+    paths: rels,
     what: `setting owners, modes, labels and times in ${component} (${input.liveTree})`,
   });
   return rels.length;

@@ -5,13 +5,12 @@
 // planner, the walk and the removal never look at this name; it exists only while an apply runs,
 // and a killed apply's leftover is removed by the next one.
 //
-//   <staging>/tree/<rel>    the staged entries, as rsync -R lays them out
-//   <staging>/*.list        NUL-separated path lists for rsync --files-from
+//   <staging>/f/<n>         the staged entries, by their index in the plan: no directories to
+//                           make and remove (treeStageArchive.ts, treeStageCopy.ts)
 import path from 'node:path';
 import type { Host } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { exists } from '../host/durable.js';
-import { joinPath } from '../tree/pathBytes.js';
 
 export const STAGING_NAME = '.upgrade-recovery-staging';
 const STAGING_REL = Buffer.from(STAGING_NAME);
@@ -23,19 +22,19 @@ export function isStagingPath(rel: Buffer): boolean {
 
 export class Staging {
   readonly dir: string;
-  readonly tree: string;
+  readonly flat: string;
 
   constructor(
     private readonly host: Host,
     liveTree: string,
   ) {
     this.dir = path.join(liveTree, STAGING_NAME);
-    this.tree = path.join(this.dir, 'tree');
+    this.flat = path.join(this.dir, 'f');
   }
 
-  /** The staged copy of `rel`. */
-  staged(rel: Buffer): Buffer {
-    return joinPath(Buffer.from(this.tree), rel);
+  /** The entry staged under its index in the plan. */
+  byIndex(index: number): Buffer {
+    return Buffer.from(path.join(this.flat, String(index)));
   }
 
   async exists(): Promise<boolean> {
@@ -47,7 +46,7 @@ export class Staging {
     await this.remove();
     await this.host.fs.mkdir(this.dir, { mode: 0o700 });
     await this.host.fs.chmod(this.dir, 0o700);
-    await this.host.fs.mkdir(this.tree, { mode: 0o700 });
+    await this.host.fs.mkdir(this.flat, { mode: 0o700 });
   }
 
   async remove(): Promise<void> {
@@ -56,13 +55,5 @@ export class Staging {
     } catch (error) {
       throw new RecoveryError('failure', `cannot remove the staging dir ${this.dir}: ${(error as Error).message}`);
     }
-  }
-
-  /** Writes a NUL-separated list of relative paths for `rsync --files-from --from0`: any name bytes pass. */
-  async writeList(name: string, rels: readonly Buffer[]): Promise<string> {
-    const file = path.join(this.dir, `${name}.list`);
-    const nul = Buffer.alloc(1);
-    await this.host.fs.writeFile(file, Buffer.concat(rels.flatMap((rel) => [rel, nul])), { mode: 0o600 });
-    return file;
   }
 }

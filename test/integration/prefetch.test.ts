@@ -31,7 +31,7 @@ describe('prefetchFiles', () => {
     const calls: string[] = [];
     const recording: CommandRunner = {
       run: (command, args, options) => {
-        calls.push(options?.input ?? '');
+        calls.push(String(options?.input ?? ''));
         return execaRunner.run(command, args, options);
       },
     };

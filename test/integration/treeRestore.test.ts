@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { build } from 'esbuild';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -271,10 +271,12 @@ describe('restore of a tree from its backup', () => {
       runner: {
         async run(command, args, options) {
           const result = await host.runner.run(command, args, options);
-          const target = args.at(-1)!;
-          // The rsync that stages the small files' bytes (the big ones' copy hashes what it writes).
-          if (command === 'rsync' && target.includes(STAGING_NAME) && args.some((a) => a.endsWith('staged.list'))) {
-            const staged = path.join(target, 'etc/passwd');
+          // The tar that stages the entries (under their index in the plan): etc/passwd's copy is
+          // the one with its bytes.
+          const dir = args[args.indexOf('-C') + 1];
+          if (command === 'tar' && dir?.includes(STAGING_NAME)) {
+            const passwd = readFileSync(path.join(backupTree, 'etc/passwd'));
+            const staged = readdirSync(dir).map((name) => path.join(dir, name)).find((file) => readFileSync(file).equals(passwd))!;
             const bytes = readFileSync(staged);
             bytes[0] = bytes[0]! ^ 1;
             writeFileSync(staged, bytes);
@@ -291,7 +293,7 @@ describe('restore of a tree from its backup', () => {
     expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
   });
 
-  // 3 MiB goes through rsync, 9 MiB through our own copy (src/restore/treeHashedCopy.ts).
+  // 3 MiB goes through the archive into tar, 9 MiB through cp (src/restore/treeStageCopy.ts).
   it.each([3, 9])('stops with a clear error when the staging does not fit (a %i MiB file), the live tree as it was', async (mib) => {
     const tiny = path.join(work, `tiny-${mib}`);
     mkdirSync(tiny);
@@ -373,10 +375,10 @@ describe('restore of a tree from its backup', () => {
     const reporter = new RecordingReporter();
     // What a kill in the middle of step 3 leaves: a staging dir, half the entries renamed, some
     // removals done, directories made but without their metadata; plus junk in the staging dir.
-    await stageWrites(host, input(live), plan, staging, reporter, 'tree');
-    await replaceEntries(host, input(live), plan.writes.slice(0, Math.floor(plan.writes.length / 2)), staging, 'tree');
+    const staged = await stageWrites(host, input(live), plan, staging, reporter, 'tree');
+    await replaceEntries(host, input(live), plan.writes.slice(0, Math.floor(plan.writes.length / 2)), staged, 'tree');
     await removeEntries(host, input(live), plan.removals.slice(0, 2));
-    writeFileSync(path.join(staging.tree, 'junk'), 'left by a killed run');
+    writeFileSync(path.join(staging.flat, 'junk'), 'left by a killed run');
     expect(await oracle(backupTree, live, [...EXCLUDED, STAGING_NAME])).not.toBe('');
 
     const again = await planTreeRestore(host, input(live));
@@ -476,7 +478,7 @@ async function buildRestoreScript(): Promise<string> {
   return outfile;
 }
 
-describe('big files staged by a copy that hashes what it writes', () => {
+describe('how entries are staged: an archive into tar, cp for big files and holes, links for the rest of a group', () => {
   let source: string;
   let generation: GenerationPaths;
   const MiB = 1024 * 1024;
@@ -492,10 +494,15 @@ describe('big files staged by a copy that hashes what it writes', () => {
     await sh('chmod', '4750', big);
     await sh('setfattr', '-n', 'security.selinux', '-v', 'system_u:object_r:bin_t:s0', big);
     await sh('touch', '-d', '2024-02-03 04:05:06.123456789', big);
-    // A big file with two names: staged by rsync -H with its other name.
+    // A big file with two names: copied by cp, its other name linked to the copy.
     await sh('dd', 'if=/dev/urandom', `of=${path.join(source, 'bin/pair')}`, 'bs=1M', 'count=9', 'status=none');
     await sh('ln', path.join(source, 'bin/pair'), path.join(source, 'bin/pair-link'));
     writeFileSync(path.join(source, 'bin/small'), 'small\n');
+    // A small file with a hole: cp too (an archive would write its zeros).
+    await sh('dd', 'if=/dev/urandom', `of=${path.join(source, 'bin/holey')}`, 'bs=4k', 'count=1', 'seek=64', 'status=none');
+    // A socket: no archive member can make one.
+    await sh('python3', '-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path.join(source, 'bin/control.sock'))})`);
+    await sh('setfattr', '-h', '-n', 'security.selinux', '-v', 'system_u:object_r:var_run_t:s0', path.join(source, 'bin/control.sock'));
     generation = new GenerationPaths(path.join(work, 'big-generation'));
     mkdirSync(generation.manifests, { recursive: true });
     await execa('cp', ['-a', source, generation.tree('big')]);
@@ -505,7 +512,7 @@ describe('big files staged by a copy that hashes what it writes', () => {
   async function drifted(name: string): Promise<{ live: string; bigInput: TreePlanInput }> {
     const live = path.join(work, name);
     await execa('cp', ['-a', source, live]);
-    for (const file of ['bin/tool', 'bin/pair', 'bin/small']) {
+    for (const file of ['bin/tool', 'bin/pair', 'bin/small', 'bin/holey']) {
       const fd = openSync(path.join(live, file), 'r+');
       writeSync(fd, Buffer.from('drifted'), 0, 7, 0);
       closeSync(fd);
@@ -513,38 +520,81 @@ describe('big files staged by a copy that hashes what it writes', () => {
     // The pair is one inode no more.
     await sh('cp', '-a', path.join(live, 'bin/pair-link'), path.join(live, 'bin/pair-link.tmp'));
     await sh('mv', path.join(live, 'bin/pair-link.tmp'), path.join(live, 'bin/pair-link'));
+    rmSync(path.join(live, 'bin/control.sock'));
     return { live, bigInput: { backupTree: generation.tree('big'), manifest: generation.manifest('big'), liveTree: live, excluded: [] } };
   }
 
-  function recordingLists(): { on: Host; lists: string[] } {
-    const lists: string[] = [];
+  /** The commands a restore runs, with what they stage (cp's source as the path it opened). */
+  function recordingCommands(): { on: Host; commands: string[] } {
+    const commands: string[] = [];
     const on: Host = {
       ...host,
       runner: {
         run(command, args, options) {
-          const list = args.find((a) => a.startsWith('--files-from='));
-          if (command === 'rsync' && list) lists.push(`${path.basename(list)} ${readFileSync(list.slice('--files-from='.length), 'latin1').split('\0').filter(Boolean).join(',')}`);
+          if (command === 'cp') commands.push(`cp ${path.relative(generation.tree('big'), readlinkSync(`/proc/self/fd/${options!.extraFds![0]}`))}`);
+          else if (command === 'tar' || command === 'rsync') commands.push(command);
           return host.runner.run(command, args, options);
         },
       },
     };
-    return { on, lists };
+    return { on, commands };
   }
 
-  it('stages the big file itself, holes, owner, mode, label and mtime included, and the rest by rsync', async () => {
+  it('stages small entries through tar, big files, holes and sockets by cp, keeping holes, owners, modes, labels, times and links', async () => {
     const { live, bigInput } = await drifted('big-live');
-    const { on, lists } = recordingLists();
+    const { on, commands } = recordingCommands();
     const plan = await planTreeRestore(on, bigInput);
     await applyTreeRestore(on, bigInput, plan, new RecordingReporter(), 'big');
-    // Our copy's metadata pass, then rsync's copy of the others, then the live tree's metadata pass.
-    expect(lists).toEqual(['copied.list bin/tool', 'staged.list bin/pair,bin/pair-link,bin/small', 'metadata.list bin']);
+    // One archive (bin/small), cp for each of the others, then the live tree's metadata pass.
+    expect(commands).toEqual(['tar', 'cp bin/control.sock', 'cp bin/holey', 'cp bin/pair', 'cp bin/tool', 'rsync']);
     expect(await rsyncDifferences(generation.tree('big'), live)).toBe('');
     const tool = statSync(path.join(live, 'bin/tool'));
     expect(tool.size).toBe(16 * MiB);
     expect(tool.blocks * 512).toBeLessThanOrEqual(12 * MiB + 64 * 1024);
+    expect(statSync(path.join(live, 'bin/holey')).blocks * 512).toBeLessThanOrEqual(64 * 1024);
+    expect(lstatSync(path.join(live, 'bin/control.sock')).isSocket()).toBe(true);
     expect(statSync(path.join(live, 'bin/pair')).ino).toBe(statSync(path.join(live, 'bin/pair-link')).ino);
     // Nanosecond times included (a directory changed within the second of the backup).
     expect(isEmptyPlan(await planTreeRestore(host, bigInput))).toBe(true);
+  });
+
+  it('brings back every kind of entry through the archive exactly: odd names and targets, ACLs, binary xattrs, big ids, devices, old and far times', async () => {
+    const odd = path.join(work, 'odd-source');
+    mkdirSync(path.join(odd, 'd'), { recursive: true });
+    const at = (rel: string) => path.join(odd, rel);
+    writeFileSync(at('d/plain'), 'plain\n');
+    writeFileSync(at('d/empty'), '');
+    await sh('setfacl', '-m', 'u:123:rw,g:456:r', at('d/plain'));
+    writeFileSync(at('d/binary-xattr'), 'x');
+    await sh('setfattr', '-n', 'user.bin', '-v', '0x00ff0a3d20', at('d/binary-xattr'));
+    writeFileSync(at('d/big-ids'), 'ids');
+    await sh('chown', '1000680000:3000000', at('d/big-ids'));
+    writeFileSync(at('d/modes'), 'modes');
+    await sh('chmod', '7751', at('d/modes'));
+    await sh('ln', '-s', Buffer.concat([Buffer.from('/target/'), NEW_ODD_NAME, Buffer.alloc(150, 0x6c)]).toString('latin1'), at('d/odd-link'));
+    await sh('mknod', '-m', '0640', at('d/device'), 'c', '259', '300');
+    await sh('mkfifo', '-m', '0600', at('d/fifo'));
+    writeFileSync(at(`d/${'n'.repeat(200)}`), 'long name');
+    mkdirSync(at(`d/${'deep/'.repeat(25)}`), { recursive: true });
+    writeFileSync(at(`d/${'deep/'.repeat(25)}leaf`), 'deep');
+    writeFileSync(at('d/first-name'), 'one inode, two names');
+    await sh('ln', at('d/first-name'), at('d/second-name'));
+    await sh('touch', '-h', '-d', '1960-01-01 00:00:00.5', at('d/plain'), at('d/odd-link'));
+    await sh('touch', '-d', '2300-01-01 00:00:00.000000001', at('d/empty'));
+    for (const rel of ['d/plain', 'd/modes', 'd/device', 'd/fifo']) await sh('setfattr', '-h', '-n', 'security.selinux', '-v', 'system_u:object_r:etc_t:s0', at(rel));
+    const oddGeneration = new GenerationPaths(path.join(work, 'odd-generation'));
+    mkdirSync(oddGeneration.manifests, { recursive: true });
+    await execa('cp', ['-a', odd, oddGeneration.tree('odd')]);
+    await writeTreeManifest(host, new RecordingReporter(), oddGeneration, 'odd', odd, { entries: 0, files: 0, bytes: 0, allocated: 0 });
+    const live = path.join(work, 'odd-live');
+    const oddInput = { backupTree: oddGeneration.tree('odd'), manifest: oddGeneration.manifest('odd'), liveTree: live, excluded: [] };
+    const { on, commands } = recordingCommands();
+    await applyTreeRestore(on, oddInput, await planTreeRestore(on, oddInput), new RecordingReporter(), 'odd');
+    expect(commands).toEqual(['tar', 'rsync']);
+    expect(await rsyncDifferences(oddGeneration.tree('odd'), live)).toBe('');
+    expect(readlinkSync(path.join(live, 'd/odd-link'), { encoding: 'buffer' })).toEqual(readlinkSync(at('d/odd-link'), { encoding: 'buffer' }));
+    expect(statSync(path.join(live, 'd/first-name')).ino).toBe(statSync(path.join(live, 'd/second-name')).ino);
+    expect(isEmptyPlan(await planTreeRestore(host, oddInput))).toBe(true);
   });
 
   it('refuses a big file whose backup copy no longer matches its manifest, the live tree as it was', async () => {

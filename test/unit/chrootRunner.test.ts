@@ -116,7 +116,7 @@ describe('the backup steps through the chroot runner (root /host)', () => {
     let release: () => void = () => undefined;
     const inner: CommandRunner = {
       async run(command, args, options) {
-        calls.push({ line: [command, ...args].join(' '), input: options?.input });
+        calls.push({ line: [command, ...args].join(' '), input: options?.input === undefined ? undefined : String(options.input) });
         // The first call is slow: the lines logged meanwhile wait for it.
         if (calls.length === 1) await new Promise<void>((resolve) => (release = resolve));
         return { exitCode: 0, stdout: '', stderr: '' };

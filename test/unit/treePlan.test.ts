@@ -167,9 +167,9 @@ describe('LiveWalk', () => {
 describe('describePlan', () => {
   const plan: TreePlan = {
     writes: [
-      { rel: Buffer.from('hostname'), type: 'file', size: 5, sha256: SHA, reason: 'content changed' },
-      { rel: Buffer.from('new-dir'), type: 'dir', size: 0, reason: 'missing' },
-      { rel: Buffer.from([0x77, 0xff]), type: 'file', size: 5, sha256: SHA, reason: 'missing' },
+      { rel: Buffer.from('hostname'), type: 'file', size: 5, sha256: SHA, reason: 'content changed', line: 0 },
+      { rel: Buffer.from('new-dir'), type: 'dir', size: 0, reason: 'missing', line: 0 },
+      { rel: Buffer.from([0x77, 0xff]), type: 'file', size: 5, sha256: SHA, reason: 'missing', line: 0 },
     ],
     metadata: [Buffer.from('shadow'), Buffer.from('a'), Buffer.from('b')],
     removals: [Buffer.from('extra')],

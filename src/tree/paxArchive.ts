@@ -1,0 +1,136 @@
+// The headers of a POSIX pax archive (ustar blocks, with pax extended records for what ustar cannot
+// hold), for GNU tar to extract. A restore stages its entries by streaming such an archive into one
+// `tar -x`: each entry gets the owner, mode, nanosecond mtime and xattrs its manifest line records,
+// in one process, under a short flat name (no staging directories to make and remove).
+//
+// Only what a staging needs is written: regular files, hard links to an earlier member, symlinks,
+// character and block devices, fifos. Names and link targets are bytes; xattr values are raw bytes
+// (GNU tar's SCHILY.xattr records are read by length, so any byte passes).
+
+export const BLOCK = 512;
+
+export type PaxMemberType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'fifo';
+
+export interface PaxMember {
+  name: Buffer;
+  type: PaxMemberType;
+  /** Permission bits with setuid, setgid and sticky. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of content that follow the header (regular files only). */
+  size: number;
+  mtimeNs: bigint;
+  /** Symlink target, or the name of the earlier member a hard link is made to. */
+  linkName?: Buffer;
+  /** Device number of a char or block device (Linux encoding, as lstat gives it). */
+  rdev?: number;
+  /** Extended attributes, names to raw values. */
+  xattrs?: ReadonlyArray<[string, Buffer]>;
+}
+
+const TYPEFLAG: Record<PaxMemberType, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', fifo: '6' };
+
+/** The largest value an octal ustar field of `width` bytes holds (digits and a NUL). */
+const octalMax = (width: number) => 8 ** (width - 1) - 1;
+
+/** The header blocks of a member: a pax extended header when needed, then its ustar header. */
+export function memberHeader(member: PaxMember): Buffer {
+  const records: Array<[string, Buffer]> = [];
+  const text = (value: string) => Buffer.from(value, 'utf8');
+  if (member.name.length > 100 || !isAscii(member.name)) records.push(['path', member.name]);
+  if (member.linkName && (member.linkName.length > 100 || !isAscii(member.linkName))) records.push(['linkpath', member.linkName]);
+  if (member.uid > octalMax(8)) records.push(['uid', text(String(member.uid))]);
+  if (member.gid > octalMax(8)) records.push(['gid', text(String(member.gid))]);
+  if (member.size > octalMax(12)) records.push(['size', text(String(member.size))]);
+  // Always: ustar holds whole seconds only.
+  records.push(['mtime', text(paxTime(member.mtimeNs))]);
+  for (const [name, value] of member.xattrs ?? []) records.push([`SCHILY.xattr.${name}`, value]);
+  const extended = paxRecords(records);
+  const ustar = ustarHeader(member);
+  if (extended.length === 0) return ustar;
+  const pax = ustarHeader({ name: Buffer.from('PaxHeader'), type: 'file', mode: 0o644, uid: 0, gid: 0, size: extended.length, mtimeNs: 0n }, 'x');
+  return Buffer.concat([pax, extended, padding(extended.length), ustar]);
+}
+
+/** Zero bytes that fill the last block of `size` bytes of content. */
+export function padding(size: number): Buffer {
+  const rest = size % BLOCK;
+  return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest);
+}
+
+/** The end of an archive: two zero blocks. */
+export function endOfArchive(): Buffer {
+  return Buffer.alloc(2 * BLOCK);
+}
+
+/** `seconds.nanoseconds`, negative before 1970 (-1.5 s is `-1.500000000`). */
+export function paxTime(ns: bigint): string {
+  const negative = ns < 0n;
+  const abs = negative ? -ns : ns;
+  return `${negative ? '-' : ''}${abs / 1_000_000_000n}.${String(abs % 1_000_000_000n).padStart(9, '0')}`;
+}
+
+/** `<length> <key>=<value>\n` each, the length counting itself. */
+function paxRecords(records: ReadonlyArray<[string, Buffer]>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [key, value] of records) {
+    const body = 1 + Buffer.byteLength(key) + 1 + value.length + 1; // ' ' key '=' value '\n'
+    let length = body + String(body).length;
+    if (String(length).length !== String(body).length) length = body + String(length).length;
+    parts.push(Buffer.from(`${length} ${key}=`), value, Buffer.from('\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+function ustarHeader(member: PaxMember, typeflag = TYPEFLAG[member.type]): Buffer {
+  const header = Buffer.alloc(BLOCK);
+  // A name too long or not ASCII is in the pax record; the ustar field keeps a stand-in.
+  field(header, 0, 100, member.name.length <= 100 && isAscii(member.name) ? member.name : Buffer.from('PaxPath'));
+  octal(header, 100, 8, member.mode & 0o7777);
+  octal(header, 108, 8, Math.min(member.uid, octalMax(8)));
+  octal(header, 116, 8, Math.min(member.gid, octalMax(8)));
+  octal(header, 124, 12, member.type === 'file' || typeflag === 'x' ? Math.min(member.size, octalMax(12)) : 0);
+  const seconds = member.mtimeNs / 1_000_000_000n;
+  octal(header, 136, 12, Number(seconds < 0n ? 0n : seconds > BigInt(octalMax(12)) ? BigInt(octalMax(12)) : seconds));
+  header.write(typeflag, 156, 'latin1');
+  if (member.linkName) field(header, 157, 100, member.linkName.length <= 100 && isAscii(member.linkName) ? member.linkName : Buffer.from('PaxLinkPath'));
+  header.write('ustar\0', 257, 'latin1');
+  header.write('00', 263, 'latin1');
+  if (member.type === 'char' || member.type === 'block') {
+    const rdev = member.rdev ?? 0;
+    octal(header, 329, 8, deviceMajor(rdev));
+    octal(header, 337, 8, deviceMinor(rdev));
+  }
+  // The checksum is taken with its own field as spaces.
+  header.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return header;
+}
+
+function field(header: Buffer, offset: number, width: number, value: Buffer): void {
+  value.copy(header, offset, 0, Math.min(width, value.length));
+}
+
+function octal(header: Buffer, offset: number, width: number, value: number): void {
+  header.write(`${value.toString(8).padStart(width - 1, '0')}\0`, offset, 'latin1');
+}
+
+function isAscii(bytes: Buffer): boolean {
+  for (const byte of bytes) if (byte === 0 || byte > 0x7e) return false;
+  return true;
+}
+
+/** glibc's gnu_dev_major: the major number of a Linux dev_t. */
+export function deviceMajor(rdev: number): number {
+  const dev = BigInt(rdev);
+  return Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+}
+
+/** glibc's gnu_dev_minor. */
+export function deviceMinor(rdev: number): number {
+  const dev = BigInt(rdev);
+  return Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+}
