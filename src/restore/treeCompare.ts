@@ -170,9 +170,10 @@ export class Exclusions {
   }
 }
 
+/** Compared in place: this runs for every entry against every excluded path. */
 function isSameOrBelow(rel: Buffer, base: Buffer): boolean {
   if (rel.length === base.length) return rel.equals(base);
-  return rel.length > base.length && rel[base.length] === 0x2f && rel.subarray(0, base.length).equals(base);
+  return rel.length > base.length && rel[base.length] === 0x2f && rel.compare(base, 0, base.length, 0, base.length) === 0;
 }
 
 function normalizeExcluded(path: string): Buffer {

@@ -71,7 +71,7 @@ export class LinkGroups {
       this.uncounted.set(key, uncounted - 1);
       return key;
     }
-    if (recorded.type !== 'file') return undefined;
+    if (recorded.type !== 'file' || this.sizes.size === 0) return undefined;
     const key = rel.toString('latin1');
     return this.sizes.has(key) ? key : undefined;
   }

@@ -171,8 +171,9 @@ class TreePlanner {
       return;
     }
     const { stat } = live;
-    const seen = { type: typeOfStat(stat), identity: identityOf(stat), mtimeNs: stat.mtimeNs.toString(), nlink: Number(stat.nlink) };
-    if (untouchedSinceBackup(recorded, seen, { grouped: group !== undefined })) {
+    // Without a recorded identity there is nothing to vouch with: no need to make the live one's.
+    const seen = recorded.identity !== undefined && { type: typeOfStat(stat), identity: identityOf(stat), mtimeNs: stat.mtimeNs.toString(), nlink: Number(stat.nlink) };
+    if (seen && untouchedSinceBackup(recorded, seen, { grouped: group !== undefined })) {
       // Neither getfattr nor a hash: nothing about it has changed since the backup copied it.
       this.decide(rel, recorded, line, group, { action: 'none' }, live.stat);
       this.live = await this.walk.next();

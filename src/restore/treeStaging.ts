@@ -11,13 +11,15 @@ import path from 'node:path';
 import type { Host } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { exists } from '../host/durable.js';
+import { firstLine } from '../core/firstLine.js';
 
 export const STAGING_NAME = '.upgrade-recovery-staging';
 const STAGING_REL = Buffer.from(STAGING_NAME);
 
 /** The staging dir's own path relative to the tree, which every step leaves out. */
 export function isStagingPath(rel: Buffer): boolean {
-  return rel.length >= STAGING_REL.length && rel.subarray(0, STAGING_REL.length).equals(STAGING_REL) && (rel.length === STAGING_REL.length || rel[STAGING_REL.length] === 0x2f);
+  const n = STAGING_REL.length;
+  return rel.length >= n && (rel.length === n || rel[n] === 0x2f) && rel.compare(STAGING_REL, 0, n, 0, n) === 0;
 }
 
 export class Staging {
@@ -41,12 +43,20 @@ export class Staging {
     return exists(this.host.fs, this.dir);
   }
 
-  /** Private to root while it holds copies of secrets on their way into place. */
+  /**
+   * Private to root while it holds copies of secrets on their way into place, and with no default
+   * ACL: one on the tree root would be passed down to every entry staged there, and an archive
+   * sets the ACLs an entry has, it does not take others away.
+   */
   async create(): Promise<void> {
     await this.remove();
     await this.host.fs.mkdir(this.dir, { mode: 0o700 });
     await this.host.fs.chmod(this.dir, 0o700);
     await this.host.fs.mkdir(this.flat, { mode: 0o700 });
+    const run = await this.host.runner.run('setfattr', ['-x', 'system.posix_acl_default', this.flat], { env: { LC_ALL: 'C' } });
+    if (run.exitCode !== 0 && !/No such attribute|No data available/.test(run.stderr)) {
+      throw new RecoveryError('failure', `cannot remove the default ACL of the staging dir ${this.flat}: ${firstLine(run.stderr) || `exit code ${run.exitCode}`}`);
+    }
   }
 
   async remove(): Promise<void> {

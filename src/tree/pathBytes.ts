@@ -70,10 +70,6 @@ export function decodeName(name: EncodedName): Buffer {
   return 'text' in name ? Buffer.from(name.text, 'utf8') : Buffer.from(name.base64, 'base64');
 }
 
-/** Byte order, the same as `LC_ALL=C sort`: deterministic whatever the names contain. */
-export function compareBytes(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
-}
 
 /**
  * A copy of `bytes` in memory of its own. Small Buffers are cut from shared 8 KiB slabs, and one

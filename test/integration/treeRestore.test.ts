@@ -597,6 +597,20 @@ describe('how entries are staged: an archive into tar, cp for big files and hole
     expect(isEmptyPlan(await planTreeRestore(host, oddInput))).toBe(true);
   });
 
+  it('gives staged entries no ACL the tree root would pass down to them', async () => {
+    const live = await freshLive('default-acl');
+    await drift(live);
+    // A default ACL on the root: everything made inside inherits it, the staging dir included.
+    await sh('setfacl', '-d', '-m', 'u:123:rwx', live);
+    await sh('setfacl', '-d', '-m', 'u:123:rwx', path.join(backupTree));
+    try {
+      await restore(live);
+      expect(await oracle(backupTree, live)).toBe('');
+    } finally {
+      await sh('setfacl', '-k', backupTree);
+    }
+  });
+
   it('refuses a big file whose backup copy no longer matches its manifest, the live tree as it was', async () => {
     const { live, bigInput } = await drifted('big-damaged');
     const before = path.join(work, 'big-damaged-before');

@@ -21,3 +21,33 @@ describe('walkTree and compareWalkOrder', () => {
     expect(sorted.map((b) => b.toString('latin1'))).toEqual(asText);
   });
 });
+
+describe('compareWalkOrder', () => {
+  /** The definition: component by component, each by bytes, fewer components first on a tie. */
+  function byComponents(a: Buffer, b: Buffer): number {
+    if (a.equals(Buffer.from('.'))) return b.equals(Buffer.from('.')) ? 0 : -1;
+    if (b.equals(Buffer.from('.'))) return 1;
+    const x = a.toString('latin1').split('/');
+    const y = b.toString('latin1').split('/');
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      const order = Buffer.compare(Buffer.from(x[i]!, 'latin1'), Buffer.from(y[i]!, 'latin1'));
+      if (order !== 0) return order;
+    }
+    return x.length - y.length;
+  }
+
+  it('agrees with the component-by-component definition on paths made of tricky bytes', () => {
+    const alphabet = ['a', 'b', '.', '-', '/', '\x01', '\x7f', '\xff', '0'];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const paths = ['.', 'a', 'a/b', 'a.b', 'a-', 'a/b/c', 'ab', '\xff'];
+    while (paths.length < 400) {
+      let p = '';
+      for (let n = 1 + Math.floor(random() * 6); n > 0; n--) p += alphabet[Math.floor(random() * alphabet.length)];
+      if (p.startsWith('/') || p.endsWith('/') || p.includes('//') || p.split('/').some((c) => c === '.' || c === '..')) continue;
+      paths.push(p);
+    }
+    const buffers = paths.map((p) => Buffer.from(p, 'latin1'));
+    for (const a of buffers) for (const b of buffers) expect(Math.sign(compareWalkOrder(a, b))).toBe(Math.sign(byComponents(a, b)));
+  });
+});
