@@ -24,7 +24,37 @@ export type HostFs = Pick<
   | 'chmod'
   | 'unlink'
   | 'link'
-> & { sync: HostFsSync };
+> & {
+  sync: HostFsSync;
+  /** Walks a tree in another thread (src/host/treeScan.ts); absent where there is no real disk (memfs). */
+  scanTree?: (root: string, ignored: readonly string[]) => TreeScan;
+};
+
+/**
+ * A batch of a tree walk done in another thread, in walk order: entry i is rels[i] (relative to the
+ * root, '.' for the root itself, bytes as latin1), with what lstat said of it as the manifest
+ * holds it (mode with its 0o7777 bits only, size 0 but for files and symlinks, mtime and
+ * `dev:ino:ctimeNs` identity as decimal strings, `dev:ino` as inode).
+ */
+export interface ScanBatch {
+  rels: string[];
+  types: string[];
+  modes: number[];
+  uids: number[];
+  gids: number[];
+  sizes: number[];
+  nlinks: number[];
+  rdevs: number[];
+  mtimes: string[];
+  identities: string[];
+  inodes: string[];
+}
+
+export interface TreeScan {
+  /** The next batch, undefined at the end; throws what stopped the walk. */
+  next(): Promise<ScanBatch | undefined>;
+  close(): Promise<void>;
+}
 
 /**
  * The synchronous calls the tree walks use. A walk of a million entries makes millions of small

@@ -5,10 +5,12 @@ import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import type { Archiver, Clock, CommandRunner, Host, HostFs, ProcessTable } from './ports.js';
 import { NodeRoot } from './nodeRoot.js';
+import { scanTree } from './treeScan.js';
 
 export const realFs: HostFs = {
   ...fsPromises,
   sync: { lstatSync, readdirSync, openSync, readSync, closeSync, readlinkSync, fstatSync, renameSync, unlinkSync, linkSync },
+  scanTree,
 };
 
 export const execaRunner: CommandRunner = {

@@ -16,6 +16,7 @@ async function planInput({ host, backup }: StepContext, tree: TreeName, nodePath
     liveTree: await resolveNodePath(host, nodePath),
     // etc.exclude.list names /etc paths only, as in the old script's rsync --exclude-from.
     excluded: tree === 'etc' ? backup.excluded : [],
+    expectedEntries: backup.summary.components.find((c) => c.name === tree)?.entries ?? 0,
   };
 }
 

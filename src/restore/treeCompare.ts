@@ -152,7 +152,7 @@ export function parentOf(rel: Buffer): Buffer {
  * them: the same as rsync's anchored `--exclude=/<path>`.
  */
 export class Exclusions {
-  private readonly paths: Buffer[];
+  readonly paths: readonly Buffer[];
 
   constructor(paths: readonly string[]) {
     this.paths = paths.map(normalizeExcluded);

@@ -2,19 +2,18 @@
 // a walk of the live tree are both in walk order and are merged like two sorted lists (as
 // src/manifest/verifyTree.ts does). Only what changes is kept in memory. The backup copy is not
 // read here at all; live files are hashed when their metadata cannot vouch for their content.
-import type { BigIntStats } from 'node:fs';
+import path from 'node:path';
 import type { Host } from '../host/ports.js';
-import { identityOf, statFields, typeOfStat } from '../tree/describe.js';
 import type { EntryType, ManifestEntry } from '../manifest/schema.js';
 import { RecoveryError } from '../core/errors.js';
 import { readManifest } from '../manifest/reader.js';
 import { hashMany } from '../tree/hashMany.js';
 import { readXattrs } from '../tree/xattrs.js';
-import { compareWalkOrder, ROOT_REL, type WalkEntry } from '../tree/walk.js';
+import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
 import { afterHash, afterXattrs, compareEntry, entryPath, Exclusions, kindOf, parentOf, untouchedSinceBackup, xattrsDecide, type LiveFacts, type Verdict } from './treeCompare.js';
 import { LinkGroups, readLinkGroupSizes, type LinkGroupMember, type SettledGroup } from './treeLinkGroups.js';
-import { isStagingPath } from './treeStaging.js';
-import { LiveWalk } from './treeWalk.js';
+import { isStagingPath, STAGING_NAME } from './treeStaging.js';
+import { LiveWalk, SCAN_MIN_ENTRIES, type LiveEntry, type LiveStat } from './treeWalk.js';
 import { ownCopy } from '../tree/pathBytes.js';
 
 export { describePlan } from './treePlanText.js';
@@ -28,6 +27,8 @@ export interface TreePlanInput {
   liveTree: string;
   /** Paths relative to the tree root left exactly alone, with all below them ('kubernetes/manifests'). */
   excluded: readonly string[];
+  /** About how many entries the tree has (its manifest's count): a big one is walked by another thread. */
+  expectedEntries?: number;
 }
 
 export interface PlannedWrite {
@@ -94,7 +95,7 @@ interface Pair {
   rel: Buffer;
   recorded: ManifestEntry;
   line: number;
-  live: WalkEntry;
+  live: LiveEntry;
   group: string | undefined;
 }
 
@@ -103,7 +104,7 @@ class TreePlanner {
   private readonly exclusions: Exclusions;
   private readonly groups: LinkGroups;
   private readonly walk: LiveWalk;
-  private live: WalkEntry | undefined;
+  private live: LiveEntry | undefined;
   /** Matched entries waiting for one getfattr call over the batch. */
   private pairs: Pair[] = [];
   private readonly plan: TreePlan = {
@@ -127,18 +128,21 @@ class TreePlanner {
   ) {
     this.exclusions = new Exclusions(input.excluded);
     this.groups = new LinkGroups(groupSizes, input.manifest);
-    this.walk = new LiveWalk(host.fs, input.liveTree, (rel) => {
-      if (!isStagingPath(rel)) return this.exclusions.covers(rel);
-      this.plan.staleStaging = true;
-      return true;
-    });
+    // Neither an excluded path nor our staging dir is walked (a killed apply's is removed first).
+    const ignored = [...this.exclusions.paths, Buffer.from(STAGING_NAME)];
+    this.walk = new LiveWalk(host.fs, input.liveTree, ignored, (input.expectedEntries ?? 0) >= SCAN_MIN_ENTRIES);
   }
 
   async run(): Promise<TreePlan> {
-    this.live = await this.walk.next();
-    if (this.live && !this.live.stat.isDirectory()) throw new RecoveryError('failure', `${this.input.liveTree} is not a directory`);
-    await readManifest(this.host.fs, this.input.manifest, (recorded, line) => this.onRecorded(recorded, line));
-    while (this.live) await this.liveOnly();
+    try {
+      this.plan.staleStaging = this.host.fs.sync.lstatSync(path.join(this.input.liveTree, STAGING_NAME), { throwIfNoEntry: false }) !== undefined;
+      this.live = await this.walk.next();
+      if (this.live && this.live.stat.type !== 'dir') throw new RecoveryError('failure', `${this.input.liveTree} is not a directory`);
+      await readManifest(this.host.fs, this.input.manifest, (recorded, line) => this.onRecorded(recorded, line));
+      while (this.live) await this.liveOnly();
+    } finally {
+      await this.walk.close();
+    }
     await this.settlePairs();
     for (const group of this.groups.leftovers()) this.recordGroup(group);
     return this.finish();
@@ -162,7 +166,7 @@ class TreePlanner {
       return;
     }
     const live = this.live;
-    const replacesDir = live.stat.isDirectory() && kindOf(recorded.type) !== 'dir';
+    const replacesDir = live.stat.type === 'dir' && kindOf(recorded.type) !== 'dir';
     if (replacesDir && this.exclusions.holdsExcluded(rel)) {
       // Writing the backup's file here would delete an excluded path: like rsync, keep the directory.
       this.plan.blocked.push(ownCopy(rel));
@@ -170,10 +174,7 @@ class TreePlanner {
       this.live = await this.walk.next();
       return;
     }
-    const { stat } = live;
-    // Without a recorded identity there is nothing to vouch with: no need to make the live one's.
-    const seen = recorded.identity !== undefined && { type: typeOfStat(stat), identity: identityOf(stat), mtimeNs: stat.mtimeNs.toString(), nlink: Number(stat.nlink) };
-    if (seen && untouchedSinceBackup(recorded, seen, { grouped: group !== undefined })) {
+    if (untouchedSinceBackup(recorded, live.stat, { grouped: group !== undefined })) {
       // Neither getfattr nor a hash: nothing about it has changed since the backup copied it.
       this.decide(rel, recorded, line, group, { action: 'none' }, live.stat);
       this.live = await this.walk.next();
@@ -188,7 +189,7 @@ class TreePlanner {
   /** A live entry the backup does not have. */
   private async liveOnly(): Promise<void> {
     const entry = this.live!;
-    if (entry.stat.isDirectory() && this.exclusions.holdsExcluded(entry.rel)) {
+    if (entry.stat.type === 'dir' && this.exclusions.holdsExcluded(entry.rel)) {
       // It cannot go without the excluded path inside it; what else it holds still goes.
       this.plan.blocked.push(ownCopy(entry.rel));
       this.live = await this.walk.next();
@@ -231,20 +232,23 @@ class TreePlanner {
   }
 
   /** What lstat and readlink tell of a live entry; its xattrs are read later, where they decide. */
-  private liveFacts(entry: WalkEntry): LiveFacts {
-    const { stat } = entry;
-    const fields = statFields(stat);
-    const type = fields.type;
+  private liveFacts(entry: LiveEntry): LiveFacts {
+    const { type, mode, uid, gid, size, mtimeNs, nlink, rdev, identity } = entry.stat;
     return {
-      ...fields,
-      nlink: Number(stat.nlink),
-      rdev: Number(stat.rdev),
-      identity: identityOf(stat),
+      type,
+      mode,
+      uid,
+      gid,
+      size,
+      mtimeNs,
+      nlink,
+      rdev,
+      identity,
       ...(type === 'symlink' ? { target: this.host.fs.sync.readlinkSync(entry.abs, { encoding: 'buffer' }) } : {}),
     };
   }
 
-  private decide(rel: Buffer, recorded: ManifestEntry, line: number, group: string | undefined, verdict: Verdict, live?: BigIntStats): void {
+  private decide(rel: Buffer, recorded: ManifestEntry, line: number, group: string | undefined, verdict: Verdict, live?: LiveStat): void {
     if (!group) {
       this.record(rel, recorded, line, verdict, recorded.sha256);
       return;
@@ -256,7 +260,7 @@ class TreePlanner {
       verdict,
       excluded: false,
       write: verdict.action === 'write',
-      ...(live?.isFile() ? { inode: `${live.dev}:${live.ino}`, nlink: Number(live.nlink) } : {}),
+      ...(live?.type === 'file' ? { inode: live.inode, nlink: live.nlink } : {}),
     });
   }
 

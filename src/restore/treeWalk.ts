@@ -2,12 +2,73 @@
 // it never enters excluded paths or our staging dir, and skips the inside of a directory that
 // goes as a whole. A restore must not read (nor stat) below what it leaves alone, and a removed
 // directory of a million files costs one entry, not a million.
+//
+// A big tree is walked by another thread (HostFs.scanTree, src/host/treeScan.ts), which reads and
+// lstats ahead while the plan reads the manifest; the inside of a skipped directory is then walked
+// there but dropped here. A small tree, or a filesystem without that (memfs), is walked here.
 import type { BigIntStats } from 'node:fs';
-import type { HostFs } from '../host/ports.js';
+import type { HostFs, ScanBatch, TreeScan } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
-import { displayPath, joinName, sortedNames } from '../tree/pathBytes.js';
-import { ROOT_REL, type WalkEntry } from '../tree/walk.js';
+import { displayPath, joinName, joinPath, sortedNames } from '../tree/pathBytes.js';
+import { ROOT_REL } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
+import type { LiveFacts } from './treeCompare.js';
+
+/** What the plan compares of a live entry's lstat, in the forms the manifest holds. */
+export interface LiveStat {
+  type: LiveFacts['type'];
+  /** Permission bits with setuid, setgid and sticky. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** 0 but for files and symlinks, as the manifest records it. */
+  size: number;
+  nlink: number;
+  rdev: number;
+  mtimeNs: string;
+  /** `dev:ino:ctimeNs`, compared with the identity the backup recorded. */
+  identity: string;
+  /** `dev:ino`: which names of a hard-link group are still one inode. */
+  inode: string;
+}
+
+export class LiveEntry {
+  private absolute: Buffer | undefined;
+
+  constructor(
+    readonly rel: Buffer,
+    readonly stat: LiveStat,
+    private readonly root: Buffer,
+    abs?: Buffer,
+  ) {
+    this.absolute = abs;
+  }
+
+  /** Made when asked: most entries are only compared, never opened. */
+  get abs(): Buffer {
+    this.absolute ??= this.rel.equals(ROOT_REL) ? this.root : joinPath(this.root, this.rel);
+    return this.absolute;
+  }
+}
+
+/** Trees with at least this many entries (the manifest says) are walked by another thread. */
+export const SCAN_MIN_ENTRIES = 4096;
+
+export function liveStatOf(stat: BigIntStats): LiveStat {
+  const type = stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : stat.isCharacterDevice() ? 'char' : stat.isBlockDevice() ? 'block' : stat.isFIFO() ? 'fifo' : 'socket';
+  return {
+    type,
+    mode: Number(stat.mode & 0o7777n),
+    uid: Number(stat.uid),
+    gid: Number(stat.gid),
+    size: type === 'file' || type === 'symlink' ? Number(stat.size) : 0,
+    nlink: Number(stat.nlink),
+    rdev: Number(stat.rdev),
+    mtimeNs: stat.mtimeNs.toString(),
+    identity: `${stat.dev}:${stat.ino}:${stat.ctimeNs}`,
+    inode: `${stat.dev}:${stat.ino}`,
+  };
+}
 
 interface Frame {
   abs: Buffer;
@@ -18,29 +79,44 @@ interface Frame {
 
 export class LiveWalk {
   private readonly stack: Frame[] = [];
-  private last: WalkEntry | undefined;
+  private readonly rootAbs: Buffer;
+  private readonly ignored: Set<string>;
+  private last: LiveEntry | undefined;
   private started = false;
+  private readonly scan: TreeScan | undefined;
+  private batch: ScanBatch | undefined;
+  private inBatch = 0;
+  /** `rel/` of a directory whose inside the scan still sends and this walk drops. */
+  private skipping: Buffer | undefined;
 
-  /** `ignore(rel)`: the path and everything below it is not walked. */
+  /**
+   * `ignored`: paths relative to the root that are not walked, nor anything below them.
+   * `scan`: walk in another thread when the filesystem can (a tree of SCAN_MIN_ENTRIES or more).
+   */
   constructor(
     private readonly fs: HostFs,
-    private readonly root: string,
-    private readonly ignore: (rel: Buffer) => boolean,
-  ) {}
+    root: string,
+    ignored: readonly Buffer[],
+    scan = false,
+  ) {
+    this.rootAbs = Buffer.from(root);
+    this.ignored = new Set(ignored.map((rel) => rel.toString('latin1')));
+    this.scan = scan && fs.scanTree ? fs.scanTree(root, [...this.ignored]) : undefined;
+  }
 
   /**
    * The next entry in walk order, undefined at the end. `skipInside`: do not enter the entry
    * returned last (when it is a directory). A missing root is an empty walk: the tree was deleted.
    */
-  async next(skipInside = false): Promise<WalkEntry | undefined> {
+  async next(skipInside = false): Promise<LiveEntry | undefined> {
+    if (this.scan) return this.nextScanned(skipInside);
     if (!this.started) {
       this.started = true;
-      const abs = Buffer.from(this.root);
-      const stat = lstatOrMissing(this.fs, abs);
-      this.last = stat ? { rel: ROOT_REL, abs, stat } : undefined;
+      const stat = lstatOrMissing(this.fs, this.rootAbs);
+      this.last = stat ? new LiveEntry(ROOT_REL, liveStatOf(stat), this.rootAbs, this.rootAbs) : undefined;
       return this.last;
     }
-    if (this.last?.stat.isDirectory() && !skipInside) this.enter(this.last);
+    if (this.last?.stat.type === 'dir' && !skipInside) this.enter(this.last);
     this.last = undefined;
     for (;;) {
       const frame = this.stack.at(-1);
@@ -51,19 +127,66 @@ export class LiveWalk {
         continue;
       }
       const rel = joinName(frame.rel, name);
-      if (this.ignore(rel)) continue;
+      if (this.ignored.has(rel.toString('latin1'))) continue;
       const abs = joinName(frame.abs, name);
       await breathe();
       const stat = lstatOrMissing(this.fs, abs);
       if (!stat) continue;
-      this.last = { rel, abs, stat };
+      this.last = new LiveEntry(rel, liveStatOf(stat), this.rootAbs, abs);
       return this.last;
     }
   }
 
-  private enter(dir: WalkEntry): void {
+  /** Ends the walk early (the other thread stops too). */
+  async close(): Promise<void> {
+    await this.scan?.close();
+  }
+
+  private enter(dir: LiveEntry): void {
     const names = sortedNames(this.fs.sync, dir.abs);
     this.stack.push({ abs: dir.abs, rel: dir.rel === ROOT_REL ? Buffer.alloc(0) : dir.rel, names, next: 0 });
+  }
+
+  private async nextScanned(skipInside: boolean): Promise<LiveEntry | undefined> {
+    if (skipInside && this.last?.stat.type === 'dir') this.skipping = Buffer.concat([this.last.rel, Buffer.from('/')]);
+    for (;;) {
+      if (!this.batch || this.inBatch >= this.batch.rels.length) {
+        this.batch = await this.nextBatch();
+        this.inBatch = 0;
+        if (!this.batch) return (this.last = undefined);
+      }
+      const b = this.batch;
+      const i = this.inBatch++;
+      const rel = b.rels[i] === '.' ? ROOT_REL : Buffer.from(b.rels[i]!, 'latin1');
+      if (this.skipping) {
+        if (rel.length > this.skipping.length && rel.compare(this.skipping, 0, this.skipping.length, 0, this.skipping.length) === 0) continue;
+        this.skipping = undefined;
+      }
+      const stat: LiveStat = {
+        type: b.types[i] as LiveStat['type'],
+        mode: b.modes[i]!,
+        uid: b.uids[i]!,
+        gid: b.gids[i]!,
+        size: b.sizes[i]!,
+        nlink: b.nlinks[i]!,
+        rdev: b.rdevs[i]!,
+        mtimeNs: b.mtimes[i]!,
+        identity: b.identities[i]!,
+        inode: b.inodes[i]!,
+      };
+      this.last = new LiveEntry(rel, stat, this.rootAbs);
+      return this.last;
+    }
+  }
+
+  private async nextBatch(): Promise<ScanBatch | undefined> {
+    try {
+      return await this.scan!.next();
+    } catch (error) {
+      // Said as the walk here says it.
+      const { what = 'cannot walk', path = '' } = error as { what?: string; path?: string };
+      throw new RecoveryError('failure', `${what} ${displayPath(Buffer.from(path, 'latin1'))}: ${(error as Error).message}`);
+    }
   }
 }
 

@@ -1,0 +1,157 @@
+// A walk of a real tree in another thread: the lstat of every entry and the reading of every
+// directory (most of what a restore plan spends on a tree of tens of thousands of entries) run on
+// the second core while the plan reads its manifest on the first. The entries come back in walk
+// order (names sorted by bytes, a directory before what it holds), in batches, each with what the
+// plan compares: type, mode, owner, size, links, device, mtime and identity, already as the
+// numbers and strings the manifest holds (no BigInt to make on this side).
+//
+// The worker runs a script of its own (no module can be loaded into it from the single binary), so
+// scanWorker below holds everything it uses; liveStatOf (src/restore/treeWalk.ts) says the same
+// for a walk in this thread, and the tree restore tests run both.
+import { Worker } from 'node:worker_threads';
+import type { ScanBatch, TreeScan } from './ports.js';
+
+/** Entries per batch, and batches the worker may be ahead of the reader. */
+const BATCH = 512;
+const AHEAD = 8;
+
+export function scanTree(root: string, ignored: readonly string[]): TreeScan {
+  const flow = new Int32Array(new SharedArrayBuffer(8)); // [batches sent, batches taken]
+  const worker = new Worker(`(${scanWorker.toString()})()`, {
+    eval: true,
+    workerData: { root, ignored, flow, batch: BATCH, ahead: AHEAD },
+    // Its heap holds one batch and the directories being walked: a few MiB.
+    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+    stdout: false,
+    stderr: false,
+  });
+  const queue: Array<ScanBatch | ScanFailure | 'end'> = [];
+  let waiting: (() => void) | undefined;
+  const push = (item: (typeof queue)[number]) => {
+    queue.push(item);
+    waiting?.();
+  };
+  worker.on('message', (message: ScanBatch | ScanFailure | 'end') => push(message));
+  worker.on('error', (error: Error) => push({ error: error.message, what: 'cannot walk', path: root }));
+  worker.on('exit', () => push('end'));
+  let done = false;
+  return {
+    async next() {
+      for (;;) {
+        const item = queue.shift();
+        if (item === undefined) {
+          if (done) return undefined;
+          await new Promise<void>((resolve) => (waiting = resolve));
+          waiting = undefined;
+          continue;
+        }
+        if (item === 'end') {
+          done = true;
+          return undefined;
+        }
+        if ('error' in item) {
+          done = true;
+          throw Object.assign(new Error(item.error), { what: item.what, path: item.path });
+        }
+        Atomics.add(flow, 1, 1);
+        Atomics.notify(flow, 1);
+        return item;
+      }
+    },
+    async close() {
+      done = true;
+      await worker.terminate();
+    },
+  };
+}
+
+/** Why the walk stopped: `what` it was doing (`cannot stat`), on which path (bytes as latin1). */
+interface ScanFailure {
+  error: string;
+  what: string;
+  path: string;
+}
+
+/** The worker's script: self-contained, it sees nothing of this module. */
+function scanWorker(): void {
+  // Not require(): a bundler may rename it (to its own shim, which the worker does not have).
+  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+  const fs = process.getBuiltinModule('node:fs');
+  const { root, ignored, flow, batch: BATCH, ahead: AHEAD } = workerData as { root: string; ignored: string[]; flow: Int32Array; batch: number; ahead: number };
+  const ignoredSet = new Set(ignored);
+  let batch = emptyBatch();
+
+  function emptyBatch() {
+    return { rels: [] as string[], types: [] as string[], modes: [] as number[], uids: [] as number[], gids: [] as number[], sizes: [] as number[], nlinks: [] as number[], rdevs: [] as number[], mtimes: [] as string[], identities: [] as string[], inodes: [] as string[] };
+  }
+  function typeOf(stat: import('node:fs').BigIntStats): string {
+    if (stat.isFile()) return 'file';
+    if (stat.isDirectory()) return 'dir';
+    if (stat.isSymbolicLink()) return 'symlink';
+    if (stat.isCharacterDevice()) return 'char';
+    if (stat.isBlockDevice()) return 'block';
+    if (stat.isFIFO()) return 'fifo';
+    return 'socket';
+  }
+  function send() {
+    // Wait while the reader is AHEAD batches behind: the walk must not outrun the plan's memory.
+    while (Atomics.load(flow, 0) - Atomics.load(flow, 1) >= AHEAD) Atomics.wait(flow, 1, Atomics.load(flow, 1), 1000);
+    Atomics.add(flow, 0, 1);
+    parentPort!.postMessage(batch);
+    batch = emptyBatch();
+  }
+  function add(rel: string, stat: import('node:fs').BigIntStats) {
+    const type = typeOf(stat);
+    batch.rels.push(rel);
+    batch.types.push(type);
+    batch.modes.push(Number(stat.mode & 0o7777n));
+    batch.uids.push(Number(stat.uid));
+    batch.gids.push(Number(stat.gid));
+    batch.sizes.push(type === 'file' || type === 'symlink' ? Number(stat.size) : 0);
+    batch.nlinks.push(Number(stat.nlink));
+    batch.rdevs.push(Number(stat.rdev));
+    batch.mtimes.push(stat.mtimeNs.toString());
+    batch.identities.push(`${stat.dev}:${stat.ino}:${stat.ctimeNs}`);
+    batch.inodes.push(`${stat.dev}:${stat.ino}`);
+    if (batch.rels.length >= BATCH) send();
+  }
+  function lstat(abs: string): import('node:fs').BigIntStats | undefined {
+    try {
+      return fs.lstatSync(Buffer.from(abs, 'latin1'), { bigint: true });
+    } catch (error) {
+      // Gone since its directory was read: the plan sees it missing, which it is.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw Object.assign(new Error((error as Error).message), { what: 'cannot stat', path: abs });
+    }
+  }
+  function walk(abs: string, rel: string) {
+    let names: string[];
+    try {
+      names = (fs.readdirSync(Buffer.from(abs, 'latin1'), { encoding: 'latin1' }) as string[]).sort();
+    } catch (error) {
+      throw Object.assign(new Error((error as Error).message), { what: 'cannot read directory', path: abs });
+    }
+    for (const name of names) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      if (ignoredSet.has(childRel)) continue;
+      const childAbs = `${abs}/${name}`;
+      const stat = lstat(childAbs);
+      if (!stat) continue;
+      add(childRel, stat);
+      if (stat.isDirectory()) walk(childAbs, childRel);
+    }
+  }
+  try {
+    const rootAbs = Buffer.from(root).toString('latin1');
+    const stat = lstat(rootAbs);
+    if (stat) {
+      add('.', stat);
+      if (stat.isDirectory()) walk(rootAbs, '');
+    }
+    if (batch.rels.length > 0) send();
+    parentPort!.postMessage('end');
+  } catch (error) {
+    const { what = 'cannot walk', path = root } = error as { what?: string; path?: string };
+    parentPort!.postMessage({ error: (error as Error).message, what, path });
+  }
+}
