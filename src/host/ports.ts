@@ -81,7 +81,7 @@ export interface RunOptions {
    * Written to the command's stdin: text, bytes (NUL-separated names of any bytes), or pieces as
    * they come (an archive streamed into tar; each piece is handed over once and not reused).
    */
-  input?: string | Uint8Array | Iterable<Uint8Array>;
+  input?: string | Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
   timeoutMs?: number;
   /** Open file descriptors handed to the child as fd 3, 4, ... (see src/tree/xattrs.ts). */
   extraFds?: readonly number[];

@@ -4,6 +4,8 @@
 import type { StepContext } from './context.js';
 import { planTreeRestore, describePlan, type TreePlanInput } from './treePlan.js';
 import { applyTreeRestore } from './treeApply.js';
+import { Stager } from './treeStager.js';
+import { errorMessage } from '../core/errors.js';
 import { resolveNodePath } from '../host/resolveNodePath.js';
 
 type TreeName = 'etc' | 'local' | 'kubelet';
@@ -25,12 +27,26 @@ export async function restoreTree(context: StepContext, tree: TreeName, nodePath
   const input = await planInput(context, tree, nodePath);
   await host.fs.mkdir(input.liveTree, { recursive: true });
   const progress = { files: 0, bytes: 0 };
-  const plan = await planTreeRestore(host, input, ({ files, bytes }) => {
-    progress.files += files;
-    progress.bytes += bytes;
-    reporter.progress({ component: tree, activity: 'scan', ...progress });
-  });
-  const result = await applyTreeRestore(host, input, plan, reporter, tree);
+  // What the plan writes is staged as soon as it is decided: tar makes those files on the other
+  // core while the plan still reads the tree.
+  const stager = new Stager(host, input, reporter, tree);
+  let plan;
+  try {
+    plan = await planTreeRestore(
+      host,
+      input,
+      ({ files, bytes }) => {
+        progress.files += files;
+        progress.bytes += bytes;
+        reporter.progress({ component: tree, activity: 'scan', ...progress });
+      },
+      (write) => stager.add(write),
+    );
+  } catch (error) {
+    await stager.abort(error).catch((cleanup: unknown) => reporter.warn(errorMessage(cleanup)));
+    throw error;
+  }
+  const result = await applyTreeRestore(host, input, plan, reporter, tree, stager);
   reporter.info(`${nodePath}: ${describePlan(plan, 0).join('; ')}`);
   return { ...result };
 }

@@ -9,7 +9,10 @@ import type { PlannedWrite } from './treePlan.js';
 
 const PROGRESS_EVERY_MS = 500;
 
-/** Progress of one activity over the plan's files, at most one event per tick. */
+/**
+ * Progress of one activity over the plan's files, at most one event per tick. The totals are
+ * unknown while the plan still adds to them (staging starts before the plan ends): set them then.
+ */
 export class RestoreProgress {
   private files = 0;
   private bytes = 0;
@@ -20,20 +23,25 @@ export class RestoreProgress {
     private readonly clock: Clock,
     private readonly component: string,
     private readonly activity: 'copy' | 'hash',
-    private readonly totalFiles: number,
-    private readonly totalBytes: number,
+    private totalFiles?: number,
+    private totalBytes?: number,
   ) {}
 
+  setTotals(files: number, bytes: number): void {
+    this.totalFiles = files;
+    this.totalBytes = bytes;
+  }
+
   add(files: number, bytes: number): void {
-    this.files = Math.min(this.totalFiles, this.files + files);
-    this.bytes = Math.min(this.totalBytes, this.bytes + bytes);
+    this.files = Math.min(this.totalFiles ?? Infinity, this.files + files);
+    this.bytes = Math.min(this.totalBytes ?? Infinity, this.bytes + bytes);
     const now = this.clock.now().getTime();
     if (now - this.lastAt >= PROGRESS_EVERY_MS) this.emit(now);
   }
 
   finish(): void {
-    this.files = this.totalFiles;
-    this.bytes = this.totalBytes;
+    this.files = this.totalFiles ?? this.files;
+    this.bytes = this.totalBytes ?? this.bytes;
     this.emit(this.clock.now().getTime());
   }
 
@@ -44,8 +52,8 @@ export class RestoreProgress {
       activity: this.activity,
       files: this.files,
       bytes: this.bytes,
-      totalFiles: this.totalFiles,
-      totalBytes: this.totalBytes,
+      ...(this.totalFiles !== undefined ? { totalFiles: this.totalFiles } : {}),
+      ...(this.totalBytes !== undefined ? { totalBytes: this.totalBytes } : {}),
     });
   }
 }

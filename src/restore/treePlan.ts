@@ -75,13 +75,19 @@ export function isEmptyPlan(plan: TreePlan): boolean {
   return !plan.staleStaging && plan.writes.length + plan.metadata.length + plan.removals.length + plan.touchedDirs.length === 0;
 }
 
+/**
+ * `onWrite` is told of each write as soon as it is decided (in no particular order; the plan's
+ * list is sorted at the end): staging can start while the plan is still made. What it throws
+ * stops the plan.
+ */
 export async function planTreeRestore(
   host: Host,
   input: TreePlanInput,
   onProgress?: (delta: { files: number; bytes: number }) => void,
+  onWrite?: (write: PlannedWrite) => void,
 ): Promise<TreePlan> {
   const groupSizes = await readLinkGroupSizes(host.fs, input.manifest);
-  return new TreePlanner(host, input, groupSizes, onProgress).run();
+  return new TreePlanner(host, input, groupSizes, onProgress, onWrite).run();
 }
 
 /**
@@ -125,6 +131,7 @@ class TreePlanner {
     private readonly input: TreePlanInput,
     groupSizes: Map<string, number>,
     private readonly onProgress?: (delta: { files: number; bytes: number }) => void,
+    private readonly onWrite?: (write: PlannedWrite) => void,
   ) {
     this.exclusions = new Exclusions(input.excluded);
     this.groups = new LinkGroups(groupSizes, input.manifest);
@@ -293,6 +300,7 @@ class TreePlanner {
       this.plan.bytes += recorded.size;
     }
     this.plan.writes.push(write);
+    this.onWrite?.(write);
     if (recorded.type === 'dir') this.touch(rel);
     if (!rel.equals(ROOT_REL)) this.touch(parentOf(rel));
   }

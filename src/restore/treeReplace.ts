@@ -9,16 +9,17 @@ import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
 import type { PlannedWrite, TreePlan, TreePlanInput } from './treePlan.js';
 import { rsyncList } from './treeRsync.js';
+import type { StagedPaths } from './treeStager.js';
 
 /**
- * Puts the staged entries (`staged[i]` for `writes[i]`) in place, in walk order so that a
- * directory exists before what it holds. Returns the entries that had to be copied in place
- * because a mount point lies between the staging dir and them (rename cannot cross filesystems).
+ * Puts the staged entries in place, in walk order so that a directory exists before what it holds.
+ * Returns the entries that had to be copied in place because a mount point lies between the
+ * staging dir and them (rename cannot cross filesystems).
  */
-export async function replaceEntries(host: Host, input: TreePlanInput, writes: readonly PlannedWrite[], staged: ReadonlyArray<Buffer | undefined>, component: string): Promise<number> {
+export async function replaceEntries(host: Host, input: TreePlanInput, writes: readonly PlannedWrite[], staged: StagedPaths, component: string): Promise<number> {
   const live = Buffer.from(input.liveTree);
   const acrossMounts: Buffer[] = [];
-  for (const [index, write] of writes.entries()) {
+  for (const write of writes) {
     if (write.rel.equals(ROOT_REL)) continue;
     const target = joinPath(live, write.rel);
     // Synchronous calls in slices, as the walks make them: thousands of renames of small files.
@@ -33,7 +34,7 @@ export async function replaceEntries(host: Host, input: TreePlanInput, writes: r
       }
       // Only now that its replacement is staged and checked does a directory in the way go.
       if (current?.isDirectory()) await host.fs.rm(target, { recursive: true, force: true });
-      host.fs.sync.renameSync(staged[index]!, target);
+      host.fs.sync.renameSync(staged(write)!, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EXDEV') {
         acrossMounts.push(write.rel);

@@ -38,7 +38,7 @@ export interface ArchiveItem {
  * size, or whose bytes do not hash to the manifest's) rather than tar's complaint about the archive
  * cut short; any other failure of tar as one line.
  */
-export async function stageByArchive(host: Host, input: TreePlanInput, dir: string, items: readonly ArchiveItem[], progress: RestoreProgress, what: string): Promise<void> {
+export async function stageByArchive(host: Host, input: TreePlanInput, dir: string, items: AsyncIterable<ArchiveItem> | Iterable<ArchiveItem>, progress: RestoreProgress, what: string): Promise<void> {
   let failure: unknown;
   const stream = archiveStream(host, input, items, progress, (error) => (failure = error));
   const run = await host.runner.run(
@@ -55,13 +55,22 @@ export async function stageByArchive(host: Host, input: TreePlanInput, dir: stri
   throw new RecoveryError('failure', `${what}: tar failed (exit ${run.exitCode}): ${cause}`);
 }
 
-/** The archive, in pieces; `onError` learns of a failure before the stream stops with it. */
-function* archiveStream(host: Host, input: TreePlanInput, items: readonly ArchiveItem[], progress: RestoreProgress, onError: (error: unknown) => void): Generator<Buffer> {
+/**
+ * The archive, in pieces, as the items come (a plan still under way adds them); `onError` learns
+ * of a failure before the stream stops with it.
+ */
+async function* archiveStream(
+  host: Host,
+  input: TreePlanInput,
+  items: AsyncIterable<ArchiveItem> | Iterable<ArchiveItem>,
+  progress: RestoreProgress,
+  onError: (error: unknown) => void,
+): AsyncGenerator<Buffer> {
   const out = new Pieces();
   const lines = new ManifestLines(host.fs, input.manifest);
   try {
     const backup = Buffer.from(input.backupTree);
-    for (const item of items) {
+    for await (const item of items) {
       const entry = lines.at(item.write.line, item.write.rel);
       const member: PaxMember = {
         name: Buffer.from(String(item.index)),

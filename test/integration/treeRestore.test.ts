@@ -17,10 +17,11 @@ import { RecordingReporter } from '../../src/core/reporter.js';
 import type { Host } from '../../src/host/ports.js';
 import { realHost } from '../../src/host/real.js';
 import { verifyTreeAgainstManifest } from '../../src/manifest/verifyTree.js';
-import { applyTreeRestore, stageWrites } from '../../src/restore/treeApply.js';
+import { applyTreeRestore } from '../../src/restore/treeApply.js';
+import { Stager } from '../../src/restore/treeStager.js';
 import { describePlan, isEmptyPlan, planTreeRestore, type TreePlanInput } from '../../src/restore/treePlan.js';
 import { removeEntries, replaceEntries } from '../../src/restore/treeReplace.js';
-import { Staging, STAGING_NAME } from '../../src/restore/treeStaging.js';
+import { STAGING_NAME } from '../../src/restore/treeStaging.js';
 import { rsyncDifferences } from '../support/backupChecks.js';
 
 const host = realHost('/');
@@ -54,10 +55,18 @@ function input(live: string, backup = backupTree, excluded = EXCLUDED): TreePlan
   return { backupTree: backup, manifest, liveTree: live, excluded };
 }
 
+/** As the restore step does it: each write staged as soon as the plan decides it (src/restore/restoreTreeStep.ts). */
 async function restore(live: string, backup = backupTree, on: Host = host) {
   const reporter = new RecordingReporter();
-  const plan = await planTreeRestore(on, input(live, backup));
-  const result = await applyTreeRestore(on, input(live, backup), plan, reporter, 'tree');
+  const stager = new Stager(on, input(live, backup), reporter, 'tree');
+  let plan;
+  try {
+    plan = await planTreeRestore(on, input(live, backup), undefined, (write) => stager.add(write));
+  } catch (error) {
+    await stager.abort(error);
+    throw error;
+  }
+  const result = await applyTreeRestore(on, input(live, backup), plan, reporter, 'tree', stager);
   return { plan, result, reporter };
 }
 
@@ -371,11 +380,12 @@ describe('restore of a tree from its backup', () => {
     const live = await freshLive('halfway');
     await drift(live);
     const plan = await planTreeRestore(host, input(live));
-    const staging = new Staging(host, live);
-    const reporter = new RecordingReporter();
+    const stager = new Stager(host, input(live), new RecordingReporter(), 'tree');
+    const { staging } = stager;
     // What a kill in the middle of step 3 leaves: a staging dir, half the entries renamed, some
     // removals done, directories made but without their metadata; plus junk in the staging dir.
-    const staged = await stageWrites(host, input(live), plan, staging, reporter, 'tree');
+    for (const write of plan.writes) stager.add(write);
+    const staged = await stager.finish(plan);
     await replaceEntries(host, input(live), plan.writes.slice(0, Math.floor(plan.writes.length / 2)), staged, 'tree');
     await removeEntries(host, input(live), plan.removals.slice(0, 2));
     writeFileSync(path.join(staging.flat, 'junk'), 'left by a killed run');
