@@ -2,11 +2,16 @@
 import type { BenchName, Rounds } from './benchmarks.js';
 import { median, type Measurement } from './measure.js';
 
-/** The targets, set for the default scale on a 2-core machine (issue: bench before a release). */
+/**
+ * The targets, set for the default scale on a 2-core machine (issue: bench before a release).
+ * `judged`: what the ratio compares with the old method. The restore of the three trees is what
+ * rsync does; the whole restore also stops and starts the node's services (stand-ins here),
+ * restores etcd, waits for the redeployments and checks the backup twice, and is shown beside it.
+ */
 export const TARGETS = {
-  backup: { ratio: 1.0, against: 'cp -a of the 3 trees' },
-  restore: { ratio: 0.5, against: 'rsync -aAXc --delete --no-t of the 3 trees' },
-  verify: { ratio: 1.2, against: 'find -type f | xargs sha256sum of the 3 trees' },
+  backup: { ratio: 1.0, against: 'cp -a of the 3 trees', judged: 'whole' },
+  restore: { ratio: 0.5, against: 'rsync -aAXc --delete --no-t of the 3 trees', judged: 'trees' },
+  verify: { ratio: 1.2, against: 'find -type f | xargs sha256sum of the 3 trees', judged: 'whole' },
   peakMiB: 150,
   peakAtEntries: 1_000_000,
 } as const;
@@ -19,6 +24,8 @@ export interface Row {
   oldMedianS: number | null;
   ratio: number | null;
   target: number;
+  /** What the verdict is on: the whole command, or our steps that do the old method's work. */
+  judged: 'whole' | 'trees';
   verdict: 'PASS' | 'FAIL' | 'n/a';
   /** Our steps that do the old method's work (the three trees), median of their sum. */
   oursTreeMedianS: number;
@@ -55,6 +62,9 @@ export function summarise(rounds: Rounds, treeSteps: string[]): Row {
   const ratio = oldMedianS ? oursMedianS / oldMedianS : null;
   const target = TARGETS[rounds.name].ratio;
   const oursTreeMedianS = median(rounds.ours.map((s) => treeSteps.reduce((sum, step) => sum + (s.steps?.[step] ?? 0), 0))) / 1000;
+  const treeRatio = oldMedianS ? oursTreeMedianS / oldMedianS : null;
+  const { judged } = TARGETS[rounds.name];
+  const judgedRatio = judged === 'trees' ? treeRatio : ratio;
   const stepNames = [...new Set(rounds.ours.flatMap((s) => Object.keys(s.steps ?? {})))];
   const phaseNames = [...new Set(rounds.ours.flatMap((s) => Object.keys(s.phases ?? {})))];
   return {
@@ -65,9 +75,10 @@ export function summarise(rounds: Rounds, treeSteps: string[]): Row {
     oldMedianS,
     ratio,
     target,
-    verdict: ratio === null ? 'n/a' : ratio <= target ? 'PASS' : 'FAIL',
+    judged,
+    verdict: judgedRatio === null ? 'n/a' : judgedRatio <= target ? 'PASS' : 'FAIL',
     oursTreeMedianS,
-    treeRatio: oldMedianS ? oursTreeMedianS / oldMedianS : null,
+    treeRatio,
     oursPeakMiB: peakMiB(rounds.ours),
     oldPeakMiB: rounds.old.length ? peakMiB(rounds.old) : null,
     steps: Object.fromEntries(stepNames.map((step) => [step, median(rounds.ours.map((s) => s.steps?.[step] ?? 0))])),
@@ -108,7 +119,7 @@ export function memoryRows(rows: Row[], entries: number): MemoryRow[] {
 
 const LABELS: Record<BenchName, { ours: string; tree: string }> = {
   backup: { ours: 'backup vs cp -a', tree: '  our etc+local+kubelet steps' },
-  restore: { ours: 'restore vs rsync -aAXc --delete', tree: '  our restore-local/-etc/-kubelet' },
+  restore: { ours: '  the whole restore (2 runs)', tree: 'restore of the 3 trees vs rsync' },
   verify: { ours: 'verify --data vs sha256sum', tree: '  our verify-etc/-local/-kubelet' },
 };
 
@@ -122,10 +133,12 @@ export function timeTable(rows: Row[]): string {
   const header = `${pad('comparison', 34)}${pad('cache', 6)}${lpad('ours', 11)}${lpad('old', 11)}${lpad('ratio', 8)}${lpad('target', 9)}  verdict${lpad('ours peak', 13)}${lpad('old peak', 12)}`;
   const lines = [header, '-'.repeat(header.length)];
   for (const row of rows) {
-    lines.push(
-      `${pad(LABELS[row.name].ours, 34)}${pad(row.cache, 6)}${lpad(s(row.oursMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.ratio), 8)}${lpad(`<= ${row.target.toFixed(1)}x`, 9)}  ${pad(row.verdict, 7)}${lpad(mib(row.oursPeakMiB), 13)}${lpad(mib(row.oldPeakMiB), 12)}`,
-    );
-    lines.push(`${pad(LABELS[row.name].tree, 34)}${pad(row.cache, 6)}${lpad(s(row.oursTreeMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.treeRatio), 8)}${lpad('(info)', 9)}`);
+    const judged = `${lpad(`<= ${row.target.toFixed(1)}x`, 9)}  ${pad(row.verdict, 7)}${lpad(mib(row.oursPeakMiB), 13)}${lpad(mib(row.oldPeakMiB), 12)}`;
+    const whole = `${pad(LABELS[row.name].ours, 34)}${pad(row.cache, 6)}${lpad(s(row.oursMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.ratio), 8)}`;
+    const trees = `${pad(LABELS[row.name].tree, 34)}${pad(row.cache, 6)}${lpad(s(row.oursTreeMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.treeRatio), 8)}`;
+    // The judged line first, the other as information under it.
+    if (row.judged === 'trees') lines.push(`${trees}${judged}`, `${whole}${lpad('(info)', 9)}`);
+    else lines.push(`${whole}${judged}`, `${trees}${lpad('(info)', 9)}`);
   }
   return lines.join('\n');
 }
