@@ -5,11 +5,14 @@ import { breathe } from '../tree/breathe.js';
 import type { HostFs } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { decodeName } from '../tree/pathBytes.js';
+import type { z } from 'zod';
 import {
+  manifestEntryKeysSchema,
   manifestEntrySchema,
   manifestFooterSchema,
   manifestHeaderSchema,
   type ManifestEntry,
+  type ManifestEntryKeys,
   type ManifestFooter,
   type ManifestHeader,
 } from './schema.js';
@@ -35,6 +38,37 @@ export async function readManifest(
   file: string,
   onEntry: (entry: ManifestEntry, offset: number) => void | Promise<void>,
 ): Promise<ManifestReadResult> {
+  return readLines(fs, file, manifestEntrySchema, onEntry, (parsed) => parsed);
+}
+
+/**
+ * readManifest for a reader that only places and identifies most entries (a restore plan): each
+ * line is checked for its keys only (manifestEntryKeysSchema) and handed on as it was parsed, all
+ * its fields there; wholeEntry checks one whole before more of it is used. The footer's digest
+ * and count are checked all the same.
+ */
+export async function readManifestKeys(
+  fs: HostFs,
+  file: string,
+  onEntry: (entry: ManifestEntryKeys, offset: number) => void | Promise<void>,
+): Promise<ManifestReadResult> {
+  return readLines(fs, file, manifestEntryKeysSchema, onEntry, (_, value) => value as ManifestEntryKeys);
+}
+
+/** A line handed on by readManifestKeys, checked whole (its path in the error, as verify would say it). */
+export function wholeEntry(file: string, keys: ManifestEntryKeys): ManifestEntry {
+  const parsed = manifestEntrySchema.safeParse(keys);
+  if (parsed.success) return parsed.data;
+  throw new ManifestDamagedError(file, `entry ${keys.path ?? keys.pathB64}: ${parsed.error.issues[0]?.message ?? 'invalid entry'}`);
+}
+
+async function readLines<S extends z.ZodType, T>(
+  fs: HostFs,
+  file: string,
+  entrySchema: S,
+  onEntry: (entry: T, offset: number) => void | Promise<void>,
+  handOn: (parsed: z.infer<S>, value: unknown) => T,
+): Promise<ManifestReadResult> {
   const digest = createHash('sha256');
   let header: ManifestHeader | undefined;
   let footer: ManifestFooter | undefined;
@@ -50,7 +84,7 @@ export async function readManifest(
     } catch {
       throw new ManifestDamagedError(file, `line ${lineNumber} is not JSON`);
     }
-    let entry: ManifestEntry | undefined;
+    let entry: T | undefined;
     if (lineNumber === 1) {
       const parsed = manifestHeaderSchema.safeParse(value);
       if (!parsed.success) throw new ManifestDamagedError(file, `line 1 is not a manifest header`);
@@ -63,16 +97,16 @@ export async function readManifest(
       if (footer.entries !== entries) throw new ManifestDamagedError(file, `footer counts ${footer.entries} entries, file has ${entries}`);
       return undefined;
     } else {
-      const parsed = manifestEntrySchema.safeParse(value);
+      const parsed = entrySchema.safeParse(value);
       if (!parsed.success) {
         throw new ManifestDamagedError(file, `line ${lineNumber}: ${parsed.error.issues[0]?.message ?? 'invalid entry'}`);
       }
       entries += 1;
-      entry = parsed.data;
+      entry = handOn(parsed.data as z.infer<S>, value);
     }
     digest.update(bytes);
     digest.update(NEWLINE_BYTES);
-    return entry ? (onEntry(entry, offset) ?? undefined) : undefined;
+    return entry !== undefined ? (onEntry(entry, offset) ?? undefined) : undefined;
   };
   try {
     await forEachLine(fs, file, onLine);

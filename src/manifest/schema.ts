@@ -61,6 +61,24 @@ export const manifestEntrySchema = z
   .refine((e) => e.type !== 'symlink' || (e.target === undefined) !== (e.targetB64 === undefined), 'a symlink needs its target')
   .refine((e) => e.type !== 'hardlink' || (e.linkTo === undefined) !== (e.linkToB64 === undefined), 'a hard link needs linkTo');
 
+/**
+ * What a restore plan reads of every line to place and identify its entry: its path, type, size,
+ * mtime, identity and hard-link group. A plan checks each line for these (most entries are matched and
+ * found untouched, nothing more), and any line it uses further whole, with manifestEntrySchema;
+ * verify checks every line whole.
+ */
+export const manifestEntryKeysSchema = z.object({
+  kind: z.literal('entry'),
+  path: z.string().optional(),
+  pathB64: z.string().optional(),
+  type: z.enum(entryTypes),
+  size: z.number(),
+  mtimeNs: z.string(),
+  identity: z.string().optional(),
+  linkTo: z.string().optional(),
+  linkToB64: z.string().optional(),
+});
+
 export const manifestFooterSchema = z.object({
   kind: z.literal('footer'),
   entries: z.number().int().min(0),
@@ -78,4 +96,5 @@ export const manifestLineSchema = z.discriminatedUnion('kind', [
 
 export type ManifestHeader = z.infer<typeof manifestHeaderSchema>;
 export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
+export type ManifestEntryKeys = z.infer<typeof manifestEntryKeysSchema>;
 export type ManifestFooter = z.infer<typeof manifestFooterSchema>;

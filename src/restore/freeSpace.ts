@@ -10,7 +10,7 @@ import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import { breathe } from '../tree/breathe.js';
-import { readManifest } from '../manifest/reader.js';
+import { readManifestKeys } from '../manifest/reader.js';
 import { joinPath } from '../tree/pathBytes.js';
 import { entryPath, Exclusions } from './treeCompare.js';
 import { resolveNodePath } from '../host/resolveNodePath.js';
@@ -77,7 +77,7 @@ async function bytesToWrite(host: Host, manifest: string, target: string, exclud
   const lstat = host.fs.sync.lstatSync;
   const exclusions = new Exclusions(excluded);
   const targetBytes = Buffer.from(target);
-  await readManifest(host.fs, manifest, (entry) => {
+  await readManifestKeys(host.fs, manifest, (entry) => {
     if (entry.type !== 'file' || entry.size === 0) return;
     const rel = entryPath(entry);
     if (exclusions.covers(rel)) return;

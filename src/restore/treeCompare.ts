@@ -1,7 +1,7 @@
 // The restore planner's decisions, kept pure so that they can be tested without a disk: what a
 // manifest entry and the live entry at the same path call for, which paths are excluded, and
 // whether a hard-link group still is one inode.
-import type { EntryType, ManifestEntry } from '../manifest/schema.js';
+import type { EntryType, ManifestEntry, ManifestEntryKeys } from '../manifest/schema.js';
 import { RecoveryError } from '../core/errors.js';
 import { decodeName } from '../tree/pathBytes.js';
 import { ROOT_REL } from '../tree/walk.js';
@@ -77,7 +77,7 @@ export function compareEntry(recorded: ManifestEntry, live: LiveFacts, options: 
  * getfattr nor a hash. A file also linked outside its group is still compared: it gets its own inode.
  */
 export function untouchedSinceBackup(
-  recorded: ManifestEntry,
+  recorded: ManifestEntryKeys,
   live: Pick<LiveFacts, 'type' | 'identity' | 'mtimeNs' | 'nlink'>,
   options: CompareOptions,
 ): boolean {
@@ -127,7 +127,7 @@ function sameXattrs(a: Record<string, string>, b: Record<string, string>): boole
   return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }
 
-export function entryPath(entry: ManifestEntry): Buffer {
+export function entryPath(entry: ManifestEntryKeys): Buffer {
   return decodeName(entry.path !== undefined ? { text: entry.path } : { base64: entry.pathB64! });
 }
 
@@ -136,7 +136,7 @@ export function recordedTarget(entry: ManifestEntry): Buffer {
   return entry.targetB64 !== undefined ? decodeName({ base64: entry.targetB64 }) : Buffer.alloc(0);
 }
 
-export function recordedLinkTo(entry: ManifestEntry): Buffer | undefined {
+export function recordedLinkTo(entry: ManifestEntryKeys): Buffer | undefined {
   if (entry.linkTo !== undefined) return decodeName({ text: entry.linkTo });
   return entry.linkToB64 !== undefined ? decodeName({ base64: entry.linkToB64 }) : undefined;
 }

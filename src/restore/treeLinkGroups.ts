@@ -4,7 +4,7 @@
 // decision waits: a quick pre-read of the manifest tells which files lead a group and how many
 // names it has, and only group members are held back, never the whole tree.
 import type { HostFs } from '../host/ports.js';
-import { manifestEntrySchema, type ManifestEntry } from '../manifest/schema.js';
+import { manifestEntrySchema, type ManifestEntry, type ManifestEntryKeys } from '../manifest/schema.js';
 import { ManifestDamagedError, scanManifestLines } from '../manifest/reader.js';
 import { compareWalkOrder } from '../tree/walk.js';
 import { displayPath } from '../tree/pathBytes.js';
@@ -62,7 +62,7 @@ export class LinkGroups {
   }
 
   /** The group an entry belongs to, if any. */
-  groupOf(recorded: ManifestEntry, rel: Buffer): string | undefined {
+  groupOf(recorded: ManifestEntryKeys, rel: Buffer): string | undefined {
     if (recorded.type === 'hardlink') {
       const key = recordedLinkTo(recorded)!.toString('latin1');
       // Only a line spelled unlike our writer's (`"hardlink"` escaped) could escape the pre-read.

@@ -4,9 +4,9 @@
 // read here at all; live files are hashed when their metadata cannot vouch for their content.
 import path from 'node:path';
 import type { Host } from '../host/ports.js';
-import type { EntryType, ManifestEntry } from '../manifest/schema.js';
+import type { EntryType, ManifestEntry, ManifestEntryKeys } from '../manifest/schema.js';
 import { RecoveryError } from '../core/errors.js';
-import { readManifest } from '../manifest/reader.js';
+import { readManifestKeys, wholeEntry } from '../manifest/reader.js';
 import { hashMany } from '../tree/hashMany.js';
 import { readXattrs } from '../tree/xattrs.js';
 import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
@@ -145,7 +145,7 @@ class TreePlanner {
       this.plan.staleStaging = this.host.fs.sync.lstatSync(path.join(this.input.liveTree, STAGING_NAME), { throwIfNoEntry: false }) !== undefined;
       this.live = await this.walk.next();
       if (this.live && this.live.stat.type !== 'dir') throw new RecoveryError('failure', `${this.input.liveTree} is not a directory`);
-      await readManifest(this.host.fs, this.input.manifest, (recorded, line) => this.onRecorded(recorded, line));
+      await readManifestKeys(this.host.fs, this.input.manifest, (keys, line) => this.onRecorded(keys, line));
       while (this.live) await this.liveOnly();
     } finally {
       await this.walk.close();
@@ -155,42 +155,52 @@ class TreePlanner {
     return this.finish();
   }
 
-  private async onRecorded(recorded: ManifestEntry, line: number): Promise<void> {
+  /**
+   * One manifest line, checked for its keys only (readManifestKeys): an entry found untouched needs
+   * nothing more, any other is checked whole before it is compared or written.
+   */
+  private async onRecorded(keys: ManifestEntryKeys, line: number): Promise<void> {
     this.plan.entries += 1;
-    const rel = entryPath(recorded);
-    if (rel.equals(ROOT_REL)) this.plan.rootMtimeNs = recorded.mtimeNs;
+    const rel = entryPath(keys);
+    if (rel.equals(ROOT_REL)) this.plan.rootMtimeNs = keys.mtimeNs;
     // Only a backup taken during a killed restore could hold it; it is never restored into place.
     if (isStagingPath(rel)) return;
-    const group = this.groups.groupOf(recorded, rel);
-    const leftAlone = { rel, recorded, line, excluded: true, write: false, verdict: { action: 'none' } } as const;
+    const group = this.groups.groupOf(keys, rel);
+    // A name of a hard-link group is settled with the others, on all its fields.
+    const grouped = group !== undefined ? this.whole(keys) : undefined;
+    const leftAlone = () => ({ rel, recorded: grouped!, line, excluded: true, write: false, verdict: { action: 'none' } }) as const;
     if (this.exclusions.covers(rel)) {
-      if (group) this.addToGroup(group, { ...leftAlone });
+      if (group) this.addToGroup(group, leftAlone());
       return;
     }
     while (this.live && compareWalkOrder(this.live.rel, rel) < 0) await this.liveOnly();
     if (!this.live || compareWalkOrder(this.live.rel, rel) > 0) {
-      this.decide(rel, recorded, line, group, { action: 'write', reason: 'missing' });
+      this.decide(rel, grouped ?? this.whole(keys), line, group, { action: 'write', reason: 'missing' });
       return;
     }
     const live = this.live;
-    const replacesDir = live.stat.type === 'dir' && kindOf(recorded.type) !== 'dir';
+    const replacesDir = live.stat.type === 'dir' && kindOf(keys.type) !== 'dir';
     if (replacesDir && this.exclusions.holdsExcluded(rel)) {
       // Writing the backup's file here would delete an excluded path: like rsync, keep the directory.
       this.plan.blocked.push(ownCopy(rel));
-      if (group) this.addToGroup(group, { ...leftAlone });
+      if (group) this.addToGroup(group, leftAlone());
       this.live = await this.walk.next();
       return;
     }
-    if (untouchedSinceBackup(recorded, live.stat, { grouped: group !== undefined })) {
+    if (untouchedSinceBackup(keys, live.stat, { grouped: group !== undefined })) {
       // Neither getfattr nor a hash: nothing about it has changed since the backup copied it.
-      this.decide(rel, recorded, line, group, { action: 'none' }, live.stat);
+      if (group) this.decide(rel, grouped!, line, group, { action: 'none' }, live.stat);
       this.live = await this.walk.next();
       return;
     }
-    this.pairs.push({ rel, recorded, line, live, group });
+    this.pairs.push({ rel, recorded: grouped ?? this.whole(keys), line, live, group });
     // A directory replaced by a file goes whole: nothing inside it needs a look.
     this.live = await this.walk.next(replacesDir);
     if (this.pairs.length >= PAIRS_BATCH) await this.settlePairs();
+  }
+
+  private whole(keys: ManifestEntryKeys): ManifestEntry {
+    return wholeEntry(this.input.manifest, keys);
   }
 
   /** A live entry the backup does not have. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManifestWriter } from '../../src/manifest/writer.js';
-import { readManifest } from '../../src/manifest/reader.js';
-import type { ManifestEntry } from '../../src/manifest/schema.js';
+import { ManifestDamagedError, ManifestLines, readManifest, readManifestKeys, wholeEntry } from '../../src/manifest/reader.js';
+import type { ManifestEntry, ManifestEntryKeys } from '../../src/manifest/schema.js';
 import { memHost } from '../support/memHost.js';
 
 const entries: Array<Omit<ManifestEntry, 'kind'>> = [
@@ -59,5 +59,41 @@ describe('manifest writer and reader', () => {
   it('says plainly when the manifest is missing', async () => {
     const { host } = memHost({ '/m/.keep': '' });
     await expect(readManifest(host.fs, '/m/none.jsonl', () => undefined)).rejects.toThrow(/is missing/);
+  });
+});
+
+describe('a manifest read for its keys (a restore plan), each line used further checked whole', () => {
+  /** The sample with one entry changed (footer and digest made again, as a writer of that content would). */
+  async function sampleWith(change: Record<string, unknown>) {
+    const { host } = memHost({ '/m/.keep': '' });
+    const writer = await ManifestWriter.create(host.fs, '/m/etc.jsonl', 'etc', new Date('2026-11-25T00:00:00Z'));
+    for (const entry of entries) await writer.add(entry.path === 'a' ? ({ ...entry, ...change } as ManifestEntry) : entry);
+    await writer.close();
+    return host;
+  }
+
+  it('hands on every line as parsed, with its byte offset, which ManifestLines reads back checked whole', async () => {
+    const host = await sampleWith({});
+    const seen: Array<[ManifestEntryKeys, number]> = [];
+    await readManifestKeys(host.fs, '/m/etc.jsonl', (e, offset) => void seen.push([e, offset]));
+    expect(seen.map(([e]) => e.path ?? e.pathB64)).toEqual(['.', 'a', Buffer.from([0x6e, 0xff]).toString('base64'), 'l']);
+    const lines = new ManifestLines(host.fs, '/m/etc.jsonl');
+    expect(lines.at(seen[1]![1], Buffer.from('a'))).toMatchObject({ path: 'a', sha256: 'a'.repeat(64), xattrs: { 'security.selinux': 'eA==' } });
+    expect(() => lines.at(seen[1]![1], Buffer.from('b'))).toThrow(/changed while the restore read it/);
+    lines.close();
+  });
+
+  it('passes a line whose other fields are wrong, and wholeEntry refuses it before it is used', async () => {
+    const host = await sampleWith({ mode: -1 });
+    const seen: ManifestEntryKeys[] = [];
+    await readManifestKeys(host.fs, '/m/etc.jsonl', (e) => void seen.push(e));
+    expect(() => wholeEntry('/m/etc.jsonl', seen[1]!)).toThrow(ManifestDamagedError);
+    expect(() => wholeEntry('/m/etc.jsonl', seen[1]!)).toThrow(/entry a: /);
+    await expect(readManifest(host.fs, '/m/etc.jsonl', () => undefined)).rejects.toThrow(ManifestDamagedError);
+  });
+
+  it('refuses a line whose keys are wrong as it reads it', async () => {
+    const host = await sampleWith({ type: 'door' });
+    await expect(readManifestKeys(host.fs, '/m/etc.jsonl', () => undefined)).rejects.toThrow(/line 3: /);
   });
 });
