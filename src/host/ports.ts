@@ -27,8 +27,16 @@ export type HostFs = Pick<
 > & {
   sync: HostFsSync;
   /** Walks a tree in another thread (src/host/treeScan.ts); absent where there is no real disk (memfs). */
-  scanTree?: (root: string, ignored: readonly string[]) => TreeScan;
+  scanTree?: (root: string, ignored: readonly string[], options?: ScanOptions) => TreeScan;
+  /** Hashes files in another thread (src/host/fileHasher.ts); absent where there is no real disk. */
+  startHasher?: () => FileHasher;
 };
+
+export interface FileHasher {
+  /** SHA-256 (hex) of each file, in order; `onBytes` hears of the bytes read now and then. */
+  hash(paths: ReadonlyArray<Buffer | string>, onBytes?: (n: number) => void): Promise<string[]>;
+  close(): Promise<void>;
+}
 
 /**
  * A batch of a tree walk done in another thread, in walk order: entry i is rels[i] (relative to the
@@ -48,6 +56,19 @@ export interface ScanBatch {
   mtimes: string[];
   identities: string[];
   inodes: string[];
+  /** With ScanOptions.hash: each file's SHA-256 (null for the later names of an inode, and for what is not a file). */
+  sha256s: Array<string | null>;
+  /** With ScanOptions.targets: each symlink's target (bytes as latin1), null for the rest. */
+  targets: Array<string | null>;
+}
+
+export interface ScanOptions {
+  /** Hash every file (the first name of an inode only). */
+  hash?: boolean;
+  /** Read every symlink's target. */
+  targets?: boolean;
+  /** Told of the small files of each batch before they are hashed: a cold cache can be read ahead. */
+  onFiles?: (paths: Buffer[]) => void;
 }
 
 export interface TreeScan {

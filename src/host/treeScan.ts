@@ -9,29 +9,36 @@
 // scanWorker below holds everything it uses; liveStatOf (src/restore/treeWalk.ts) says the same
 // for a walk in this thread, and the tree restore tests run both.
 import { Worker } from 'node:worker_threads';
-import type { ScanBatch, TreeScan } from './ports.js';
+import type { ScanBatch, ScanOptions, TreeScan } from './ports.js';
 
-/** Entries per batch, and batches the worker may be ahead of the reader. */
+/** Entries per batch, and batches the worker may be ahead of the reader (fewer, bigger ones when it hashes). */
 const BATCH = 512;
 const AHEAD = 8;
+const HASHED_BATCH = 2048;
+const HASHED_AHEAD = 2;
 
-export function scanTree(root: string, ignored: readonly string[]): TreeScan {
+export function scanTree(root: string, ignored: readonly string[], options: ScanOptions = {}): TreeScan {
   const flow = new Int32Array(new SharedArrayBuffer(8)); // [batches sent, batches taken]
+  const hashing = options.hash === true;
   const worker = new Worker(`(${scanWorker.toString()})()`, {
     eval: true,
-    workerData: { root, ignored, flow, batch: BATCH, ahead: AHEAD },
+    workerData: { root, ignored, flow, batch: hashing ? HASHED_BATCH : BATCH, ahead: hashing ? HASHED_AHEAD : AHEAD, hash: hashing, targets: options.targets === true },
     // Its heap holds one batch and the directories being walked: a few MiB.
     resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
     stdout: false,
     stderr: false,
   });
   const queue: Array<ScanBatch | ScanFailure | 'end'> = [];
+  const { onFiles } = options;
   let waiting: (() => void) | undefined;
   const push = (item: (typeof queue)[number]) => {
     queue.push(item);
     waiting?.();
   };
-  worker.on('message', (message: ScanBatch | ScanFailure | 'end') => push(message));
+  worker.on('message', (message: ScanBatch | ScanFailure | 'end' | { files: string[] }) => {
+    if (typeof message === 'object' && 'files' in message) onFiles?.(message.files.map((path) => Buffer.from(path, 'latin1')));
+    else push(message);
+  });
   worker.on('error', (error: Error) => push({ error: error.message, what: 'cannot walk', path: root }));
   worker.on('exit', () => push('end'));
   let done = false;
@@ -77,12 +84,118 @@ function scanWorker(): void {
   // Not require(): a bundler may rename it (to its own shim, which the worker does not have).
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
   const fs = process.getBuiltinModule('node:fs');
-  const { root, ignored, flow, batch: BATCH, ahead: AHEAD } = workerData as { root: string; ignored: string[]; flow: Int32Array; batch: number; ahead: number };
+  const crypto = process.getBuiltinModule('node:crypto');
+  const { root, ignored, flow, batch: BATCH, ahead: AHEAD, hash, targets } = workerData as {
+    root: string;
+    ignored: string[];
+    flow: Int32Array;
+    batch: number;
+    ahead: number;
+    hash: boolean;
+    targets: boolean;
+  };
   const ignoredSet = new Set(ignored);
   let batch = emptyBatch();
+  /** Absolute paths of the batch's entries (for hashing and links), bytes as latin1. */
+  let paths: string[] = [];
+  /** Inodes of files with several names already seen: the later names are not hashed again. */
+  const linked = new Set<string>();
+  const CHUNK = 1024 * 1024;
+  /** Files up to this size are worth reading ahead on a cold cache (main's prefetch: src/tree/prefetch.ts). */
+  const PREFETCH_MAX = 1024 * 1024;
+  const buffer = hash ? Buffer.allocUnsafe(CHUNK) : Buffer.alloc(0);
 
   function emptyBatch() {
-    return { rels: [] as string[], types: [] as string[], modes: [] as number[], uids: [] as number[], gids: [] as number[], sizes: [] as number[], nlinks: [] as number[], rdevs: [] as number[], mtimes: [] as string[], identities: [] as string[], inodes: [] as string[] };
+    return {
+      rels: [] as string[],
+      types: [] as string[],
+      modes: [] as number[],
+      uids: [] as number[],
+      gids: [] as number[],
+      sizes: [] as number[],
+      nlinks: [] as number[],
+      rdevs: [] as number[],
+      mtimes: [] as string[],
+      identities: [] as string[],
+      inodes: [] as string[],
+      sha256s: [] as Array<string | null>,
+      targets: [] as Array<string | null>,
+    };
+  }
+  /** As src/tree/hashFile.ts: a file that fits one read is hashed in one call. */
+  function sha256Of(abs: string): string {
+    let fd: number;
+    try {
+      fd = fs.openSync(Buffer.from(abs, 'latin1'), 'r');
+    } catch (error) {
+      throw Object.assign(new Error((error as Error).message), { what: 'cannot read', path: abs });
+    }
+    try {
+      let filled = 0;
+      for (let read = -1; read !== 0 && filled < CHUNK; filled += read) read = fs.readSync(fd, buffer, filled, CHUNK - filled, null);
+      if (filled < CHUNK) return crypto.hash('sha256', buffer.subarray(0, filled));
+      const digest = crypto.createHash('sha256').update(buffer);
+      for (let read = fs.readSync(fd, buffer, 0, CHUNK, null); read > 0; read = fs.readSync(fd, buffer, 0, CHUNK, null)) digest.update(buffer.subarray(0, read));
+      return digest.digest('hex');
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  /** KiB the system read from its disks so far (/proc/vmstat's pgpgin), undefined where it cannot tell. */
+  function pgpgin(): number | undefined {
+    try {
+      const match = /^pgpgin (\d+)$/m.exec(fs.readFileSync('/proc/vmstat', 'latin1'));
+      return match ? Number(match[1]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  /** Whether the files hashed last came from the disk: undefined before the first ones are. */
+  let cold: boolean | undefined;
+  /** Files hashed before the cache is judged; the next ones are offered to be read ahead if it is cold. */
+  const PROBE = 64;
+  /**
+   * What the batch needs beyond lstat: its files hashed, its links' targets. While the cache is
+   * cold (the disks gave at least a KiB per file hashed), the small files still to hash are first
+   * offered to be read ahead (onFiles: several reads in flight); once it is warm, they are not.
+   */
+  function complete() {
+    let offered = !hash;
+    let mark = hash ? pgpgin() : undefined;
+    let sinceMark = 0;
+    const judge = () => {
+      const now = pgpgin();
+      if (mark === undefined || now === undefined) cold = true;
+      else cold = now - mark >= sinceMark;
+      mark = now;
+      sinceMark = 0;
+    };
+    const offer = (from: number) => {
+      offered = true;
+      if (!cold) return;
+      const small = paths.filter((_, i) => i >= from && batch.types[i] === 'file' && batch.sizes[i]! > 0 && batch.sizes[i]! <= PREFETCH_MAX);
+      if (small.length > 0) parentPort!.postMessage({ files: small });
+    };
+    if (hash && cold !== undefined) offer(0);
+    for (let i = 0; i < paths.length; i++) {
+      const type = batch.types[i];
+      let sha256: string | null = null;
+      if (hash && type === 'file') {
+        const inode = batch.inodes[i]!;
+        const later = batch.nlinks[i]! > 1 && linked.has(inode);
+        if (batch.nlinks[i]! > 1) linked.add(inode);
+        if (!later) {
+          sha256 = sha256Of(paths[i]!);
+          if (++sinceMark >= PROBE && !offered) {
+            judge();
+            offer(i + 1);
+          }
+        }
+      }
+      batch.sha256s.push(sha256);
+      batch.targets.push(targets && type === 'symlink' ? (fs.readlinkSync(Buffer.from(paths[i]!, 'latin1'), { encoding: 'buffer' }) as Buffer).toString('latin1') : null);
+    }
+    if (hash && sinceMark >= PROBE) judge();
   }
   function typeOf(stat: import('node:fs').BigIntStats): string {
     if (stat.isFile()) return 'file';
@@ -94,13 +207,15 @@ function scanWorker(): void {
     return 'socket';
   }
   function send() {
+    complete();
     // Wait while the reader is AHEAD batches behind: the walk must not outrun the plan's memory.
     while (Atomics.load(flow, 0) - Atomics.load(flow, 1) >= AHEAD) Atomics.wait(flow, 1, Atomics.load(flow, 1), 1000);
     Atomics.add(flow, 0, 1);
     parentPort!.postMessage(batch);
     batch = emptyBatch();
+    paths = [];
   }
-  function add(rel: string, stat: import('node:fs').BigIntStats) {
+  function add(rel: string, abs: string, stat: import('node:fs').BigIntStats) {
     const type = typeOf(stat);
     batch.rels.push(rel);
     batch.types.push(type);
@@ -113,6 +228,7 @@ function scanWorker(): void {
     batch.mtimes.push(stat.mtimeNs.toString());
     batch.identities.push(`${stat.dev}:${stat.ino}:${stat.ctimeNs}`);
     batch.inodes.push(`${stat.dev}:${stat.ino}`);
+    paths.push(abs);
     if (batch.rels.length >= BATCH) send();
   }
   function lstat(abs: string): import('node:fs').BigIntStats | undefined {
@@ -137,7 +253,7 @@ function scanWorker(): void {
       const childAbs = `${abs}/${name}`;
       const stat = lstat(childAbs);
       if (!stat) continue;
-      add(childRel, stat);
+      add(childRel, childAbs, stat);
       if (stat.isDirectory()) walk(childAbs, childRel);
     }
   }
@@ -145,7 +261,7 @@ function scanWorker(): void {
     const rootAbs = Buffer.from(root).toString('latin1');
     const stat = lstat(rootAbs);
     if (stat) {
-      add('.', stat);
+      add('.', rootAbs, stat);
       if (stat.isDirectory()) walk(rootAbs, '');
     }
     if (batch.rels.length > 0) send();

@@ -2,8 +2,7 @@
 // ahead of where it is (src/manifest/verifyTree.ts) pulls them. Only what the reader needs, plus a
 // small read-ahead, is held; the manifest is still validated line by line, its footer last.
 import type { HostFs } from '../host/ports.js';
-import { decodeName } from '../tree/pathBytes.js';
-import { readManifest } from './reader.js';
+import { entryPath, readManifest } from './reader.js';
 import type { ManifestEntry } from './schema.js';
 
 export interface RecordedEntry {
@@ -37,7 +36,7 @@ export class ManifestCursor {
   constructor(fs: HostFs, file: string) {
     this.reading = readManifest(fs, file, (entry) => {
       if (this.closed) throw CLOSED;
-      this.buffer.push({ rel: decodeName(entry.path !== undefined ? { text: entry.path } : { base64: entry.pathB64! }), entry });
+      this.buffer.push({ rel: entryPath(entry), entry });
       this.wake();
       if (this.first + this.buffer.length < this.wanted) return undefined;
       return new Promise<void>((resolve) => (this.wakeReader = resolve));

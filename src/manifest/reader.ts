@@ -55,6 +55,11 @@ export async function readManifestKeys(
   return readLines(fs, file, manifestEntryKeysSchema, onEntry, (_, value) => value as ManifestEntryKeys);
 }
 
+/** The entry's path, as bytes (pathB64 for a name that is not UTF-8). */
+export function entryPath(entry: ManifestEntryKeys): Buffer {
+  return decodeName(entry.path !== undefined ? { text: entry.path } : { base64: entry.pathB64! });
+}
+
 /** A line handed on by readManifestKeys, checked whole (its path in the error, as verify would say it). */
 export function wholeEntry(file: string, keys: ManifestEntryKeys): ManifestEntry {
   const parsed = manifestEntrySchema.safeParse(keys);
@@ -179,7 +184,7 @@ export class ManifestLines {
       if (end !== -1 || read === 0) {
         const parsed = manifestEntrySchema.safeParse(parseJson(this.buffer.toString('utf8', 0, end === -1 ? filled : end)));
         const entry = parsed.success ? parsed.data : undefined;
-        if (!entry || !decodeName(entry.path !== undefined ? { text: entry.path } : { base64: entry.pathB64! }).equals(rel)) {
+        if (!entry || !entryPath(entry).equals(rel)) {
           throw new ManifestDamagedError(this.file, `changed while the restore read it (at byte ${offset})`);
         }
         return entry;

@@ -6,6 +6,7 @@ import { compareWalkOrder, type WalkEntry } from '../tree/walk.js';
 import { displayPath } from '../tree/pathBytes.js';
 import { XATTR_BATCH, type Xattrs } from '../tree/xattrs.js';
 import { ManifestCursor } from './manifestCursor.js';
+import { verifyScanned } from './verifyScanned.js';
 import type { ManifestEntry } from './schema.js';
 
 export interface TreeProblem {
@@ -33,6 +34,10 @@ export async function verifyTreeAgainstManifest(
     if (check.problems.length < MAX_LISTED) check.problems.push({ path: displayPath(path), problem });
     else check.moreProblems += 1;
   };
+  if (host.fs.scanTree) {
+    check.entries = await verifyScanned(host, treeDir, manifestFile, options, report, describeDifference);
+    return check;
+  }
   const manifest = new ManifestCursor(host.fs, manifestFile);
   try {
     // What is verified may be cold on disk (after a reboot, or long after the backup): read ahead.

@@ -127,10 +127,6 @@ function sameXattrs(a: Record<string, string>, b: Record<string, string>): boole
   return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }
 
-export function entryPath(entry: ManifestEntryKeys): Buffer {
-  return decodeName(entry.path !== undefined ? { text: entry.path } : { base64: entry.pathB64! });
-}
-
 export function recordedTarget(entry: ManifestEntry): Buffer {
   if (entry.target !== undefined) return decodeName({ text: entry.target });
   return entry.targetB64 !== undefined ? decodeName({ base64: entry.targetB64 }) : Buffer.alloc(0);

@@ -47,10 +47,15 @@ export interface DescribeOptions {
 const worthPrefetching = (entry: WalkEntry) => entry.stat.isFile() && entry.stat.size > 0n && entry.stat.size <= PREFETCH_MAX_BYTES;
 const PREFETCH_MAX_BYTES = 1024n * 1024n;
 
-/** A window of walked entries whose xattrs are being read by getfattr. */
+/** A window of walked entries whose xattrs are being read by getfattr (and files hashed, with a hasher). */
 interface Window {
   entries: WalkEntry[];
+  /** For each later name of an inode, its first name: restored as links, hashed once. */
+  linkTo: Array<Buffer | undefined>;
   xattrs: Promise<WindowXattrs>;
+  /** Which entries are hashed, and their hashes when another thread hashes them. */
+  toHash: number[];
+  hashes?: Promise<string[]>;
 }
 
 interface WindowXattrs {
@@ -61,12 +66,15 @@ interface WindowXattrs {
 
 /**
  * Walks in windows of XATTR_BATCH entries. A window's getfattr starts as soon as it is walked and
- * runs while the window before it is hashed: the child process on the other core, not waited on.
+ * runs while the window before it is described: the child process on the other core, not waited
+ * on. Its files are hashed the same way, in another thread, where the filesystem has one
+ * (HostFs.startHasher): that is most of the work of a manifest or of `verify --data`.
  */
 export async function* describeTree(host: Host, root: string, options: DescribeOptions): AsyncGenerator<DescribedEntry> {
   const firstPathOfInode = new Map<string, Buffer>();
   const reading: Array<Promise<void>> = [];
   const cache = new CacheProbe();
+  const hasher = options.hash ? host.fs.startHasher?.() : undefined;
   // Lookups of known xattrs run one window after the other, in walk order.
   let lookups: Promise<unknown> = Promise.resolve();
   const open = (entries: WalkEntry[]): Window => {
@@ -80,51 +88,74 @@ export async function* describeTree(host: Host, root: string, options: DescribeO
     const xattrs = readWindowXattrs(host, entries, known, options.copyIdentity === true);
     // Awaited when its turn comes; a generator left early must not leave it unhandled.
     xattrs.catch(() => undefined);
-    return { entries, xattrs };
+    const linkTo = entries.map((entry) => laterNameOf(entry, firstPathOfInode));
+    const toHash = options.hash ? entries.flatMap((entry, i) => (entry.stat.isFile() && !linkTo[i] ? [i] : [])) : [];
+    const window: Window = { entries, linkTo, xattrs, toHash };
+    if (hasher && toHash.length > 0) {
+      window.hashes = hasher.hash(
+        toHash.map((i) => entries[i]!.abs),
+        (bytes) => options.onProgress?.({ files: 0, bytes }),
+      );
+      window.hashes.catch(() => undefined);
+    }
+    return window;
   };
-  let ahead: Window | undefined;
-  let walked: WalkEntry[] = [];
-  for await (const entry of walkTree(host.fs, root)) {
-    walked.push(entry);
-    if (walked.length < XATTR_BATCH) continue;
-    const next = open(walked);
-    walked = [];
-    if (ahead) yield* describeWindow(host, ahead, firstPathOfInode, options);
-    ahead = next;
+  try {
+    let ahead: Window | undefined;
+    let walked: WalkEntry[] = [];
+    for await (const entry of walkTree(host.fs, root)) {
+      walked.push(entry);
+      if (walked.length < XATTR_BATCH) continue;
+      const next = open(walked);
+      walked = [];
+      if (ahead) yield* describeWindow(host, ahead, options);
+      ahead = next;
+    }
+    const last = walked.length > 0 ? open(walked) : undefined;
+    if (ahead) yield* describeWindow(host, ahead, options);
+    if (last) yield* describeWindow(host, last, options);
+    await Promise.all(reading);
+  } finally {
+    await hasher?.close();
   }
-  const last = walked.length > 0 ? open(walked) : undefined;
-  if (ahead) yield* describeWindow(host, ahead, firstPathOfInode, options);
-  if (last) yield* describeWindow(host, last, firstPathOfInode, options);
-  await Promise.all(reading);
 }
 
-async function* describeWindow(
-  host: Host,
-  { entries: window, xattrs: reading }: Window,
-  firstPathOfInode: Map<string, Buffer>,
-  options: DescribeOptions,
-): AsyncGenerator<DescribedEntry> {
-  const { xattrs, copyIdentities } = await reading;
-  const descriptions = window.map((entry, i) => baseDescription(entry, xattrs[i] ?? {}, firstPathOfInode));
+/** A later name of an inode seen before (hard links): the first name, which it points at. */
+function laterNameOf(entry: WalkEntry, firstPathOfInode: Map<string, Buffer>): Buffer | undefined {
+  const { stat } = entry;
+  if (!stat.isFile() || stat.nlink <= 1n) return undefined;
+  const inode = `${stat.dev}:${stat.ino}`;
+  const first = firstPathOfInode.get(inode);
+  if (!first) firstPathOfInode.set(inode, entry.rel);
+  return first;
+}
+
+async function* describeWindow(host: Host, window: Window, options: DescribeOptions): AsyncGenerator<DescribedEntry> {
+  const { entries } = window;
+  const { xattrs, copyIdentities } = await window.xattrs;
+  const descriptions = entries.map((entry, i) => baseDescription(entry, xattrs[i] ?? {}, window.linkTo[i]));
   copyIdentities?.forEach((identity, i) => {
     if (identity) descriptions[i]!.copyIdentity = identity;
   });
   for (const [i, description] of descriptions.entries()) {
     if (description.type !== 'symlink') continue;
-    const target = host.fs.sync.readlinkSync(window[i]!.abs, { encoding: 'buffer' });
+    const target = host.fs.sync.readlinkSync(entries[i]!.abs, { encoding: 'buffer' });
     Object.assign(description, pathField('target', target));
   }
-  if (options.hash) {
-    const toHash = descriptions.flatMap((d, i) => (d.type === 'file' ? [i] : []));
+  const { toHash } = window;
+  if (window.hashes) {
+    (await window.hashes).forEach((sha256, n) => (descriptions[toHash[n]!]!.sha256 = sha256));
+    options.onProgress?.({ files: toHash.length, bytes: 0 });
+  } else if (toHash.length > 0) {
     await hashMany(
       host.fs,
-      toHash.map((i) => window[i]!.abs),
+      toHash.map((i) => entries[i]!.abs),
       (n, sha256) => (descriptions[toHash[n]!]!.sha256 = sha256),
       options.onProgress,
     );
   }
-  for (let i = 0; i < window.length; i++) {
-    yield { rel: window[i]!.rel, abs: window[i]!.abs, description: descriptions[i]! };
+  for (let i = 0; i < entries.length; i++) {
+    yield { rel: entries[i]!.rel, abs: entries[i]!.abs, description: descriptions[i]! };
   }
 }
 
@@ -166,23 +197,17 @@ async function settledReadTime(host: Host, entries: readonly WalkEntry[]): Promi
   return now();
 }
 
-function baseDescription(entry: WalkEntry, xattrs: Record<string, string>, firstPathOfInode: Map<string, Buffer>): EntryDescription {
+function baseDescription(entry: WalkEntry, xattrs: Record<string, string>, linkTo: Buffer | undefined): EntryDescription {
   const { stat } = entry;
   const fields = statFields(stat);
   const type: EntryType = fields.type;
   const description: EntryDescription = { ...pathField('path', entry.rel), ...fields };
   if (Object.keys(xattrs).length > 0) description.xattrs = xattrs;
   if (type === 'char' || type === 'block') description.rdev = Number(stat.rdev);
-  if (type === 'file' && stat.nlink > 1n) {
-    const inode = `${stat.dev}:${stat.ino}`;
-    const first = firstPathOfInode.get(inode);
-    if (first) {
-      // Later names of an inode point at the first one: restored as links, hashed once.
-      description.type = 'hardlink';
-      Object.assign(description, pathField('linkTo', first));
-    } else {
-      firstPathOfInode.set(inode, entry.rel);
-    }
+  if (linkTo) {
+    // Later names of an inode point at the first one: restored as links, hashed once.
+    description.type = 'hardlink';
+    Object.assign(description, pathField('linkTo', linkTo));
   }
   return description;
 }

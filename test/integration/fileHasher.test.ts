@@ -1,0 +1,55 @@
+// Files hashed in another thread (src/host/fileHasher.ts) hash as in this one (src/tree/hashFile.ts):
+// empty, around the one-read size, big, names of any bytes; a missing file is an error naming it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startFileHasher } from '../../src/host/fileHasher.js';
+import { realFs } from '../../src/host/real.js';
+import { hashFile } from '../../src/tree/hashFile.js';
+
+const MiB = 1024 * 1024;
+let dir: string;
+const files: Buffer[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'file-hasher-'));
+  for (const size of [0, 1, MiB - 1, MiB, MiB + 1, 70 * MiB]) {
+    const file = Buffer.from(path.join(dir, `f${size}`));
+    writeFileSync(file, randomBytes(size));
+    files.push(file);
+  }
+  const odd = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0x6e, 0xff, 0xfe])]);
+  writeFileSync(odd, 'odd name');
+  files.push(odd);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('files hashed in another thread', () => {
+  it('give the hashes of the hashing in this thread, in order, with progress on big ones', async () => {
+    const hasher = startFileHasher();
+    try {
+      let bytes = 0;
+      const hashes = await hasher.hash(files, (n) => (bytes += n));
+      const expected = [];
+      for (const file of files) expected.push(await hashFile(realFs, file));
+      expect(hashes).toEqual(expected);
+      expect(bytes).toBeGreaterThanOrEqual(64 * MiB);
+      // Several requests at once are answered each with its own.
+      const [a, b] = await Promise.all([hasher.hash([files[1]!]), hasher.hash([files[0]!, files[6]!])]);
+      expect(a).toEqual([expected[1]]);
+      expect(b).toEqual([expected[0], expected[6]]);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it('name a file that is not there, and refuse once closed', async () => {
+    const hasher = startFileHasher();
+    const missing = path.join(dir, 'missing');
+    await expect(hasher.hash([files[1]!, missing])).rejects.toMatchObject({ code: 'ENOENT', path: missing });
+    await hasher.close();
+    await expect(hasher.hash([files[1]!])).rejects.toThrow(/closed/);
+  });
+});
