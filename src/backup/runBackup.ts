@@ -79,6 +79,8 @@ interface StepContext {
   copySlots: Slots;
   /** Early flushes of finished copies, waited for before the seal. */
   flushes: Array<Promise<unknown>>;
+  /** The copy of the tool into the backup, started with the tree copies (awaited by its step). */
+  toolCopy?: Promise<void>;
   isDone(stepId: string): boolean;
 }
 
@@ -140,33 +142,27 @@ async function nextToRun(context: StepContext, pending: BackupStep[]): Promise<B
 }
 
 /**
- * The first tree step starts the copies of every tree not yet copied (cp -a, in child processes
- * that share COPY_PROCESSES slots); each step then waits for its own copy and describes it while
- * the later trees are still copying: reads in flight on the disk and hashing on the other core.
+ * The copies of every tree not yet copied start with the backup (cp -a, in child processes that
+ * share COPY_PROCESSES slots); each tree step waits for its own copy and describes it while the
+ * later trees are still copying: reads in flight on the disk and hashing on the other core.
  */
 const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree) => ({
   id: tree.name,
   title: `Copy ${tree.nodePath} into ${tree.name}/`,
   async run(context) {
     const { host, reporter, paths, estimate, copies } = context;
-    // nextToRun started the copies before it chose this step.
+    // runBackup started the copies (a failure waits for the others there).
     const copy = copies.get(tree.name)!;
-    try {
-      await copy.done;
-      copies.delete(tree.name);
-      // Its writeback starts now, on the disk while we hash on the CPU, instead of all of it in
-      // the final sync (which stays the one that counts).
-      context.flushes.push(host.runner.run('sync', ['-f', paths.tree(tree.name)]).catch(() => undefined));
-      const sourceDir = await resolveNodePath(host, tree.nodePath);
-      return await writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, estimate.trees[tree.name as TreeName], {
-        dir: sourceDir,
-        startedAt: copy.startedAt,
-      });
-    } catch (error) {
-      // Never leave a cp writing into the generation behind us (the lock is released next).
-      await Promise.all([...copies.values()].map((other) => other.done.catch(() => undefined)));
-      throw error;
-    }
+    await copy.done;
+    copies.delete(tree.name);
+    // Its writeback starts now, on the disk while we hash on the CPU, instead of all of it in
+    // the final sync (which stays the one that counts).
+    context.flushes.push(host.runner.run('sync', ['-f', paths.tree(tree.name)]).catch(() => undefined));
+    const sourceDir = await resolveNodePath(host, tree.nodePath);
+    return await writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, estimate.trees[tree.name as TreeName], {
+      dir: sourceDir,
+      startedAt: copy.startedAt,
+    });
   },
   describe: (r) => {
     const record = componentRecordSchema.parse(r);
@@ -222,19 +218,25 @@ export const BACKUP_STEPS: BackupStep[] = [
   {
     id: 'tool',
     title: 'Write a copy of upgrade-recovery into the backup',
-    async run({ host, reporter, paths, options }) {
+    async run(context) {
+      const { reporter, paths, options } = context;
       if (!options.selfExecutable) {
         reporter.warn('not running as the single binary: no copy of the tool is written into the backup');
         return null;
       }
-      // A clone where the filesystem shares blocks (XFS with reflink, as RHCOS's /var), else a copy.
-      await host.fs.copyFile(options.selfExecutable, paths.tool, fsConstants.COPYFILE_FICLONE);
-      await host.fs.chmod(paths.tool, 0o755);
+      await (context.toolCopy ?? copyTool(context));
       return paths.tool;
     },
     describe: (r) => (r ? 'copied' : 'skipped: not running as the single binary'),
   },
 ];
+
+/** A clone where the filesystem shares blocks (XFS with reflink, as RHCOS's /var), else a copy. */
+async function copyTool({ host, paths, options }: StepContext): Promise<void> {
+  if (!options.selfExecutable) return;
+  await host.fs.copyFile(options.selfExecutable, paths.tool, fsConstants.COPYFILE_FICLONE);
+  await host.fs.chmod(paths.tool, 0o755);
+}
 
 export async function runBackup(host: Host, reporter: Reporter, options: BackupOptions): Promise<BackupResult> {
   const layout = new BackupLayout(options.dir);
@@ -260,24 +262,39 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
     const state = partial.state!;
     const context: StepContext = { host, reporter, paths: partial.paths, estimate, options, copies: new Map(), copySlots: new Slots(COPY_PROCESSES), flushes: [], isDone: (id) => id in state.results };
     const pending = BACKUP_STEPS.filter((step) => !step.enabled || step.enabled(options));
-    while (pending.length) {
-      if (pending[0]!.id in state.results) {
-        const done = pending.shift()!;
-        reporter.stepEnd(done.id, 'skipped', `${done.title}: already done before the interruption`);
-        continue;
+    // The tree copies and the tool's copy need nothing of the ostree and etcd steps before them
+    // (those change neither /etc, /usr/local nor /var/lib/kubelet): they start now and run
+    // meanwhile, each tree still recorded by its own step.
+    startCopies(context);
+    if (!context.isDone('tool')) {
+      context.toolCopy = copyTool(context);
+      // Awaited by its step; until then a failure must not count as unhandled.
+      context.toolCopy.catch(() => undefined);
+    }
+    try {
+      while (pending.length) {
+        if (pending[0]!.id in state.results) {
+          const done = pending.shift()!;
+          reporter.stepEnd(done.id, 'skipped', `${done.title}: already done before the interruption`);
+          continue;
+        }
+        const step = await nextToRun(context, pending);
+        pending.splice(pending.indexOf(step), 1);
+        reporter.stepStart(step.id, step.title);
+        const warningsBefore = collectWarnings(reporter, state);
+        const result = await step.run(context).catch((error: unknown) => {
+          reporter.stepEnd(step.id, 'failed');
+          throw error;
+        });
+        warningsBefore.stop();
+        state.results[step.id] = result ?? null;
+        await writeState(host, partial.paths, state);
+        reporter.stepEnd(step.id, 'done', step.describe(result));
       }
-      const step = await nextToRun(context, pending);
-      pending.splice(pending.indexOf(step), 1);
-      reporter.stepStart(step.id, step.title);
-      const warningsBefore = collectWarnings(reporter, state);
-      const result = await step.run(context).catch((error: unknown) => {
-        reporter.stepEnd(step.id, 'failed');
-        throw error;
-      });
-      warningsBefore.stop();
-      state.results[step.id] = result ?? null;
-      await writeState(host, partial.paths, state);
-      reporter.stepEnd(step.id, 'done', step.describe(result));
+    } finally {
+      // Never leave a cp writing into the generation behind us (the lock is released next).
+      await Promise.allSettled([...context.copies.values()].map((copy) => copy.done));
+      await context.toolCopy?.catch(() => undefined);
     }
 
     reporter.stepStart('seal', 'Write backup.json, flush to disk and make this the current backup');

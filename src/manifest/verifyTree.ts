@@ -7,6 +7,9 @@ import { displayPath } from '../tree/pathBytes.js';
 import { XATTR_BATCH, type Xattrs } from '../tree/xattrs.js';
 import { ManifestCursor } from './manifestCursor.js';
 import { verifyScanned } from './verifyScanned.js';
+
+/** Trees with at least this many entries are checked by a walk in another thread. */
+const SCAN_MIN_ENTRIES = 2048;
 import type { ManifestEntry } from './schema.js';
 
 export interface TreeProblem {
@@ -27,14 +30,20 @@ export async function verifyTreeAgainstManifest(
   host: Host,
   treeDir: string,
   manifestFile: string,
-  options: { data: boolean; onProgress?: (delta: { files: number; bytes: number }) => void },
+  options: {
+    data: boolean;
+    onProgress?: (delta: { files: number; bytes: number }) => void;
+    /** About how many entries the tree has (its summary's count): a small one is walked here. */
+    expectedEntries?: number;
+  },
 ): Promise<TreeCheck> {
   const check: TreeCheck = { entries: 0, problems: [], moreProblems: 0 };
   const report = (path: Buffer, problem: string) => {
     if (check.problems.length < MAX_LISTED) check.problems.push({ path: displayPath(path), problem });
     else check.moreProblems += 1;
   };
-  if (host.fs.scanTree) {
+  // Another thread costs its start (tens of ms): worth it from a few thousand entries.
+  if (host.fs.scanTree && (options.expectedEntries ?? SCAN_MIN_ENTRIES) >= SCAN_MIN_ENTRIES) {
     check.entries = await verifyScanned(host, treeDir, manifestFile, options, report, describeDifference);
     return check;
   }

@@ -57,6 +57,7 @@ export async function verifyBackup(host: Host, reporter: Reporter, dir: string, 
       ? { entries: 0, problems: [], moreProblems: 0 }
       : await verifyTreeAgainstManifest(host, paths.tree(component.name), manifestFile, {
           data,
+          expectedEntries: component.entries,
           onProgress: ({ files, bytes }) => {
             progress.files += files;
             progress.bytes += bytes;
