@@ -54,7 +54,6 @@ export async function applyTreeRestore(
   try {
     if (!stagedDuringPlan) for (const write of plan.writes) stager.add(write);
     staged = await stager.finish(plan);
-    if (stager.started) await syncFilesystem(host.runner, staging.dir, `flushing the restore of ${component} to disk`);
   } catch (error) {
     await bestEffort(reporter, () => stager.abort(error));
     throw error;

@@ -11,6 +11,7 @@
 import type { Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
+import { syncFilesystem } from '../host/durable.js';
 import { ManifestLines } from '../manifest/reader.js';
 import { joinPath } from '../tree/pathBytes.js';
 import { checkCopies, RestoreProgress } from './treeChecks.js';
@@ -83,8 +84,9 @@ export class Stager {
   }
 
   /**
-   * Ends the staging once the plan is done: the archive, then the copies, the links and the
-   * check. Returns where each entry is staged.
+   * Ends the staging once the plan is done: the archive, then the copies, the links, and the check
+   * with the flush to disk at the same time (the check reads what the flush writes out). Returns
+   * where each entry is staged: checked, and on disk.
    */
   async finish(plan: TreePlan): Promise<StagedPaths> {
     if (this.failure) throw this.failure.error;
@@ -106,7 +108,10 @@ export class Stager {
     this.copied.finish();
     const reread = [...this.archived.filter((w) => w.size < COPY_ALONE_MIN_BYTES), ...this.alone].filter((w) => w.sha256 !== undefined);
     const checked = new RestoreProgress(this.reporter, this.host.clock, this.component, 'hash', reread.length, reread.reduce((sum, w) => sum + w.size, 0));
+    const flushed = syncFilesystem(this.host.runner, this.staging.dir, `flushing the restore of ${this.component} to disk`);
+    flushed.catch(() => undefined);
     await checkCopies(this.host, this.input.backupTree, reread.map((write) => ({ write, copy: this.pathOf(write) })), checked);
+    await flushed;
     return (write) => (this.names.has(write) ? this.pathOf(write) : undefined);
   }
 

@@ -12,6 +12,7 @@ import { RecoveryError } from '../core/errors.js';
 import { displayPath, joinName, joinPath, sortedNames } from '../tree/pathBytes.js';
 import { ROOT_REL } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
+import { identityOf, statFields } from '../tree/describe.js';
 import type { LiveFacts } from './treeCompare.js';
 
 /** What the plan compares of a live entry's lstat, in the forms the manifest holds. */
@@ -55,19 +56,7 @@ export class LiveEntry {
 export const SCAN_MIN_ENTRIES = 4096;
 
 export function liveStatOf(stat: BigIntStats): LiveStat {
-  const type = stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : stat.isCharacterDevice() ? 'char' : stat.isBlockDevice() ? 'block' : stat.isFIFO() ? 'fifo' : 'socket';
-  return {
-    type,
-    mode: Number(stat.mode & 0o7777n),
-    uid: Number(stat.uid),
-    gid: Number(stat.gid),
-    size: type === 'file' || type === 'symlink' ? Number(stat.size) : 0,
-    nlink: Number(stat.nlink),
-    rdev: Number(stat.rdev),
-    mtimeNs: stat.mtimeNs.toString(),
-    identity: `${stat.dev}:${stat.ino}:${stat.ctimeNs}`,
-    inode: `${stat.dev}:${stat.ino}`,
-  };
+  return { ...statFields(stat), nlink: Number(stat.nlink), rdev: Number(stat.rdev), identity: identityOf(stat), inode: `${stat.dev}:${stat.ino}` };
 }
 
 interface Frame {
