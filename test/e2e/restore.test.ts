@@ -55,6 +55,11 @@ describe('restore after a failed upgrade', () => {
     const cluster = await restore(node, s, ['--resume']);
     expect(cluster.exitCode, cluster.stdout + cluster.stderr).toBe(0);
     expect(resultLine(cluster.stdout)).toMatchObject({ ok: true, kind: 'complete' });
+    // Before its first step, the resumed run checks what it has still to restore from the backup,
+    // not the trees the files phase already put back.
+    const checked = (run: { stdout: string }) => run.stdout.split('\n').flatMap((line) => /"event":"stepStart","step":"(verify-[a-z]+)"/.exec(line)?.[1] ?? []);
+    expect(checked(files)).toEqual(['verify-cluster', 'verify-etc', 'verify-local', 'verify-kubelet', 'verify-files']);
+    expect(checked(cluster)).toEqual(['verify-cluster', 'verify-kubelet', 'verify-files']);
     const clusterCalls = s.calls().slice(before).filter((c) => !/^oc get (co|nodes|mcp)|^oc adm|^crictl ps/.test(c));
     expect(clusterCalls[0]).toBe('setenforce 0');
     expect(clusterCalls).toContain(`cluster-restore.sh ${path.join(node.backupDir, 'generations', readdirSync(path.join(node.backupDir, 'generations'))[0]!, 'cluster')}`);
