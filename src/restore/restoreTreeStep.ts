@@ -41,6 +41,7 @@ export async function restoreTree(context: StepContext, tree: TreeName, nodePath
         reporter.progress({ component: tree, activity: 'scan', ...progress });
       },
       (write) => stager.add(write),
+      { xattrsInMetadataPass: true },
     );
   } catch (error) {
     await stager.abort(error).catch((cleanup: unknown) => reporter.warn(errorMessage(cleanup)));

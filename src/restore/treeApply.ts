@@ -27,7 +27,7 @@ export interface TreeRestoreResult {
   /** Of those, copied straight into place because they lie on another mount. */
   copiedInPlace: number;
   removed: number;
-  /** Entries whose owner, mode, labels or times were set (changed directories included). */
+  /** Entries whose owner, mode, labels or times were set or compared (changed directories included). */
   metadataSet: number;
   bytes: number;
 }

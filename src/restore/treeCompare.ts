@@ -32,7 +32,13 @@ export type Verdict =
   | { action: 'metadata' }
   | { action: 'write'; reason: string }
   /** Same size but the content cannot be trusted from metadata: hash the live file. */
-  | { action: 'hash'; ifSame: 'none' | 'metadata' };
+  | { action: 'hash'; ifSame: 'none' | 'metadata' }
+  /**
+   * Equal to the backup's in all lstat shows, and in content, but changed since the backup (its
+   * ctime): its xattrs and ACLs, not read by the plan, are compared by the metadata pass, which
+   * sets them only where they differ.
+   */
+  | { action: 'xattrs' };
 
 export interface CompareOptions {
   /** The entry belongs to a hard-link group of the backup: its link count is judged per group. */

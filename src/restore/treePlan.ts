@@ -55,6 +55,11 @@ export interface TreePlan {
   writes: PlannedWrite[];
   /** Entries whose content is right and whose owner, mode, mtime, xattrs or ACLs are not. */
   metadata: Buffer[];
+  /**
+   * Entries equal to the backup's but for xattrs and ACLs the plan did not read (see
+   * PlanOptions.xattrsInMetadataPass): the metadata pass compares them and sets what differs.
+   */
+  xattrsToCompare: Buffer[];
   /** Live entries that the backup does not have, in walk order; a directory goes with all it holds. */
   removals: Buffer[];
   /** Directories whose entries change or that are created: their metadata is set last. */
@@ -72,7 +77,7 @@ export interface TreePlan {
 }
 
 export function isEmptyPlan(plan: TreePlan): boolean {
-  return !plan.staleStaging && plan.writes.length + plan.metadata.length + plan.removals.length + plan.touchedDirs.length === 0;
+  return !plan.staleStaging && plan.writes.length + plan.metadata.length + plan.xattrsToCompare.length + plan.removals.length + plan.touchedDirs.length === 0;
 }
 
 /**
@@ -85,10 +90,28 @@ export async function planTreeRestore(
   input: TreePlanInput,
   onProgress?: (delta: { files: number; bytes: number }) => void,
   onWrite?: (write: PlannedWrite) => void,
+  options: PlanOptions = {},
 ): Promise<TreePlan> {
   const groupSizes = await readLinkGroupSizes(host.fs, input.manifest);
-  return new TreePlanner(host, input, groupSizes, onProgress, onWrite).run();
+  return new TreePlanner(host, input, groupSizes, onProgress, onWrite, options).run();
 }
+
+export interface PlanOptions {
+  /**
+   * A restore that applies its plan leaves the xattrs and ACLs of entries otherwise equal to the
+   * backup's to the metadata pass (rsync compares them there, and sets only what differs) instead
+   * of reading them here: a getfattr process per batch cost a restore of /etc about 20 ms each,
+   * a dozen times. A plan only shown (--dry-run) reads them, to list exactly what differs.
+   */
+  xattrsInMetadataPass?: boolean;
+}
+
+/**
+ * At most this many entries are left to the metadata pass (PlanOptions.xattrsInMetadataPass);
+ * past it they are read by getfattr again: a list of every entry of a tree whose ctimes all
+ * moved (a chown -R, say) would cost a million-entry tree its memory.
+ */
+const MAX_XATTRS_TO_COMPARE = 20_000;
 
 /**
  * Entries the identity index cannot vouch for are compared this many at a time, one getfattr call
@@ -116,6 +139,7 @@ class TreePlanner {
   private readonly plan: TreePlan = {
     writes: [],
     metadata: [],
+    xattrsToCompare: [],
     removals: [],
     touchedDirs: [],
     blocked: [],
@@ -132,6 +156,7 @@ class TreePlanner {
     groupSizes: Map<string, number>,
     private readonly onProgress?: (delta: { files: number; bytes: number }) => void,
     private readonly onWrite?: (write: PlannedWrite) => void,
+    private readonly options: PlanOptions = {},
   ) {
     this.exclusions = new Exclusions(input.excluded);
     this.groups = new LinkGroups(groupSizes, input.manifest);
@@ -228,7 +253,9 @@ class TreePlanner {
     const verdicts = pairs.map((p) => compareEntry(p.recorded, this.liveFacts(p.live), { grouped: p.group !== undefined }));
     await this.hashWhereNeeded(pairs, verdicts);
     const unsettled = verdicts.flatMap((v, i) => (xattrsDecide(v) ? [i] : []));
-    if (unsettled.length > 0) {
+    if (this.options.xattrsInMetadataPass && this.plan.xattrsToCompare.length + unsettled.length <= MAX_XATTRS_TO_COMPARE) {
+      for (const i of unsettled) verdicts[i] = { action: 'xattrs' };
+    } else if (unsettled.length > 0) {
       const xattrs = await readXattrs(this.host.fs, this.host.runner, unsettled.map((i) => pairs[i]!.live.abs));
       unsettled.forEach((i, k) => (verdicts[i] = afterXattrs(pairs[i]!.recorded, xattrs[k] ?? {})));
     }
@@ -303,6 +330,7 @@ class TreePlanner {
 
   private record(rel: Buffer, recorded: ManifestEntry, line: number, verdict: Verdict, sha256: string | undefined, group?: string): void {
     if (verdict.action === 'metadata') this.plan.metadata.push(ownCopy(rel));
+    if (verdict.action === 'xattrs') this.plan.xattrsToCompare.push(ownCopy(rel));
     if (verdict.action !== 'write') return;
     const write: PlannedWrite = { rel: ownCopy(rel), type: recorded.type, size: recorded.size, reason: verdict.reason, line, ...(group !== undefined ? { group } : {}) };
     if (sha256 && kindOf(recorded.type) === 'file') {
@@ -327,6 +355,7 @@ class TreePlanner {
     // Group members are settled late, and may come after entries that follow them.
     plan.writes.sort((a, b) => compareWalkOrder(a.rel, b.rel));
     plan.metadata.sort(compareWalkOrder);
+    plan.xattrsToCompare.sort(compareWalkOrder);
     for (const rel of plan.blocked) this.touched.delete(rel.toString('latin1'));
     plan.touchedDirs = [...this.touched.values()].sort(compareWalkOrder);
     return plan;

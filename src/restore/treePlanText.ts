@@ -22,6 +22,7 @@ export function describePlan(plan: TreePlan, limit = 10): string[] {
   section(dirs.length, `${count(dirs.length, 'directory', 'directories')} to create:`, dirs.map((w) => `${displayPath(w.rel)} (${w.reason})`));
   section(plan.removals.length, `${count(plan.removals.length, 'entry', 'entries')} to delete (a directory with all it holds):`, plan.removals.map(displayPath));
   section(plan.metadata.length, `${count(plan.metadata.length, 'entry', 'entries')} with owner, mode, times, labels or ACLs to fix:`, plan.metadata.map(displayPath));
+  section(plan.xattrsToCompare.length, `${count(plan.xattrsToCompare.length, 'entry', 'entries')} changed since the backup in nothing but ctime, labels and ACLs compared as metadata is set:`, plan.xattrsToCompare.map(displayPath));
   section(plan.blocked.length, `${count(plan.blocked.length, 'entry', 'entries')} left unlike the backup because an excluded path is inside:`, plan.blocked.map(displayPath));
   if (plan.staleStaging) lines.push('the staging dir of an interrupted restore to remove');
   return lines.length > 0 ? lines : ['nothing to change'];

@@ -84,7 +84,7 @@ export async function removeEntries(host: Host, input: TreePlanInput, removals: 
 
 /**
  * Sets owner, mode, xattrs, ACLs and nanosecond mtimes from the backup on the entries whose
- * metadata differs, on every directory whose content changed, and on the tree root (the staging
+ * metadata differs, on those whose xattrs the plan left to compare here, on every directory whose content changed, and on the tree root (the staging
  * dir came and went there). `--size-only`: the content is already right and must not be copied
  * again unchecked; `--existing`: nothing is created here. Without -H: links are final by now, and
  * this pass must neither make nor break one. Last, once nothing else changes in the tree: a
@@ -92,7 +92,7 @@ export async function removeEntries(host: Host, input: TreePlanInput, removals: 
  */
 export async function fixMetadata(host: Host, input: TreePlanInput, plan: TreePlan, component: string): Promise<number> {
   const byKey = new Map<string, Buffer>();
-  for (const rel of [ROOT_REL, ...plan.metadata, ...plan.touchedDirs]) byKey.set(rel.toString('latin1'), rel);
+  for (const rel of [ROOT_REL, ...plan.metadata, ...plan.xattrsToCompare, ...plan.touchedDirs]) byKey.set(rel.toString('latin1'), rel);
   const rels = [...byKey.values()].sort(compareWalkOrder);
   await rsyncList(host, {
     flags: ['-aAX', '--size-only', '--existing'],

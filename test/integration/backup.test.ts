@@ -142,13 +142,20 @@ describe('backup of a sandbox node', () => {
     await execa('touch', ['-h', '-r', path.join(node.backupDir, 'etc/pki/tls/certs', cert), certFile]);
     await execa('setfattr', ['-h', '-n', 'security.selinux', '-v', 'system_u:object_r:tmp_t:s0', path.join(work, 'etc/hostname')]);
     await execa('rm', [path.join(work, 'kubelet/config.json')]);
-    const verdict = await verifyBackup(host, new RecordingReporter(), work, true);
+    writeFileSync(path.join(work, 'etc.exclude.list'), 'changed\n');
+    const reporter = new RecordingReporter();
+    const verdict = await verifyBackup(host, reporter, work, true);
+    // Components are checked two at a time, and still reported one step after the other.
+    const steps = reporter.events.filter((e) => e.type === 'stepStart' || e.type === 'stepEnd').map((e) => `${e.type} ${e.step}`);
+    const names = verdict.components.map((c) => `verify-${c.name}`);
+    expect(steps).toEqual(names.flatMap((n) => [`stepStart ${n}`, `stepEnd ${n}`]));
     const problems = verdict.components.flatMap((c) => c.problems.map((p) => `${c.name}/${p.path}: ${p.problem}`));
     expect(problems).toEqual(
       expect.arrayContaining([
         `etc/pki/tls/certs/${cert}: content differs from its SHA-256`,
         'etc/hostname: extended attributes changed',
         'kubelet/config.json: missing',
+        'files/etc.exclude.list: size 8, expected ' + statSync(path.join(node.backupDir, 'etc.exclude.list')).size,
       ]),
     );
     expect(verdict.ok).toBe(false);

@@ -172,6 +172,7 @@ describe('describePlan', () => {
       { rel: Buffer.from([0x77, 0xff]), type: 'file', size: 5, sha256: SHA, reason: 'missing', line: 0 },
     ],
     metadata: [Buffer.from('shadow'), Buffer.from('a'), Buffer.from('b')],
+    xattrsToCompare: [Buffer.from('c')],
     removals: [Buffer.from('extra')],
     touchedDirs: [Buffer.from('.')],
     blocked: [],
@@ -194,6 +195,8 @@ describe('describePlan', () => {
       '  shadow',
       '  a',
       '  ... and 1 more',
+      '1 entry changed since the backup in nothing but ctime, labels and ACLs compared as metadata is set:',
+      '  c',
       'the staging dir of an interrupted restore to remove',
     ]);
   });
@@ -204,6 +207,7 @@ describe('describePlan', () => {
       '1 directory to create',
       '1 entry to delete (a directory with all it holds)',
       '3 entries with owner, mode, times, labels or ACLs to fix',
+      '1 entry changed since the backup in nothing but ctime, labels and ACLs compared as metadata is set',
       'the staging dir of an interrupted restore to remove',
     ]);
   });
