@@ -36,6 +36,7 @@ import { backupClusterCheck, writeIdentity, type ClusterFacts } from '../identit
 import { IMAGES_STEP } from '../images/backupStep.js';
 import { imagesRecordSchema } from '../images/schema.js';
 import { estimateImagesBytes, type ImageSelection } from '../images/backupImages.js';
+import { awaitedLater } from '../core/awaitedLater.js';
 
 export interface BackupOptions {
   /** The backup dir, as this process sees it. */
@@ -104,11 +105,11 @@ function startCopy(context: StepContext, tree: (typeof TREE_COMPONENTS)[number],
   const { host, reporter, paths, estimate, copySlots } = context;
   const startedAt = host.clock.now();
   const name = tree.name as TreeName;
-  const done = resolveNodePath(host, tree.nodePath).then((source) =>
-    copyTree(host, reporter, { component: tree.name, source, target: paths.tree(tree.name), expected: estimate.trees[name], plan: estimate.copyPlans[name], slots: copySlots, counted }),
+  const done = awaitedLater(
+    resolveNodePath(host, tree.nodePath).then((source) =>
+      copyTree(host, reporter, { component: tree.name, source, target: paths.tree(tree.name), expected: estimate.trees[name], plan: estimate.copyPlans[name], slots: copySlots, counted }),
+    ),
   );
-  // Awaited by its own step; until then a failure must not count as unhandled.
-  done.catch(() => undefined);
   return { startedAt, done };
 }
 
@@ -266,11 +267,7 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
     // (those change neither /etc, /usr/local nor /var/lib/kubelet): they start now and run
     // meanwhile, each tree still recorded by its own step.
     startCopies(context);
-    if (!context.isDone('tool')) {
-      context.toolCopy = copyTool(context);
-      // Awaited by its step; until then a failure must not count as unhandled.
-      context.toolCopy.catch(() => undefined);
-    }
+    if (!context.isDone('tool')) context.toolCopy = awaitedLater(copyTool(context));
     try {
       while (pending.length) {
         if (pending[0]!.id in state.results) {

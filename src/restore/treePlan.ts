@@ -100,8 +100,8 @@ export interface PlanOptions {
   /**
    * A restore that applies its plan leaves the xattrs and ACLs of entries otherwise equal to the
    * backup's to the metadata pass (rsync compares them there, and sets only what differs) instead
-   * of reading them here: a getfattr process per batch cost a restore of /etc about 20 ms each,
-   * a dozen times. A plan only shown (--dry-run) reads them, to list exactly what differs.
+   * of reading them here: a getfattr process per batch cost the bench's /etc about 20 ms each,
+   * nine times. A plan only shown (--dry-run) reads them, to list exactly what differs.
    */
   xattrsInMetadataPass?: boolean;
 }
@@ -114,9 +114,10 @@ export interface PlanOptions {
 const MAX_XATTRS_TO_COMPARE = 20_000;
 
 /**
- * Entries the identity index cannot vouch for are compared this many at a time, one getfattr call
- * each time. Each holds its walk entry (lstat's BigInts, its paths) until then: 2,048 of them
- * lived long enough to reach the old generation, and a million-entry restore peaked 11 MB higher.
+ * Entries the identity index cannot vouch for are compared this many at a time (with one getfattr
+ * call each time where the plan reads xattrs). Each holds its walk entry (lstat's BigInts, its
+ * paths) until then: 2,048 of them lived long enough to reach the old generation, and a
+ * million-entry restore peaked 11 MB higher.
  */
 const PAIRS_BATCH = 256;
 

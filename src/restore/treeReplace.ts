@@ -84,8 +84,8 @@ export async function removeEntries(host: Host, input: TreePlanInput, removals: 
 
 /**
  * Sets owner, mode, xattrs, ACLs and nanosecond mtimes from the backup on the entries whose
- * metadata differs, on those whose xattrs the plan left to compare here, on every directory whose content changed, and on the tree root (the staging
- * dir came and went there). `--size-only`: the content is already right and must not be copied
+ * metadata differs, on those whose xattrs the plan left to compare here, on every directory whose
+ * content changed, and on the tree root (the staging dir came and went there). `--size-only`: the content is already right and must not be copied
  * again unchecked; `--existing`: nothing is created here. Without -H: links are final by now, and
  * this pass must neither make nor break one. Last, once nothing else changes in the tree: a
  * directory's mtime set before a change inside it would be moved again.

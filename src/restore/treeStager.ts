@@ -20,6 +20,7 @@ import { hasHoles, stageByArchive, type ArchiveItem } from './treeStageArchive.j
 import { COPY_ALONE_MIN_BYTES, setSocketXattrs, stageByCopy } from './treeStageCopy.js';
 import { Staging } from './treeStaging.js';
 import { paxTime } from '../tree/paxArchive.js';
+import { awaitedLater } from '../core/awaitedLater.js';
 
 /** Where each written entry was staged (directories are made in place, and have none). */
 export type StagedPaths = (write: PlannedWrite) => Buffer | undefined;
@@ -108,8 +109,7 @@ export class Stager {
     this.copied.finish();
     const reread = [...this.archived.filter((w) => w.size < COPY_ALONE_MIN_BYTES), ...this.alone].filter((w) => w.sha256 !== undefined);
     const checked = new RestoreProgress(this.reporter, this.host.clock, this.component, 'hash', reread.length, reread.reduce((sum, w) => sum + w.size, 0));
-    const flushed = syncFilesystem(this.host.runner, this.staging.dir, `flushing the restore of ${this.component} to disk`);
-    flushed.catch(() => undefined);
+    const flushed = awaitedLater(syncFilesystem(this.host.runner, this.staging.dir, `flushing the restore of ${this.component} to disk`));
     await checkCopies(this.host, this.input.backupTree, reread.map((write) => ({ write, copy: this.pathOf(write) })), checked);
     await flushed;
     return (write) => (this.names.has(write) ? this.pathOf(write) : undefined);

@@ -8,6 +8,7 @@ import { walkTree, type WalkEntry } from './walk.js';
 import { readXattrs, XATTR_BATCH, type Xattrs } from './xattrs.js';
 import { hashMany } from './hashMany.js';
 import { CacheProbe, prefetchFiles } from './prefetch.js';
+import { awaitedLater } from '../core/awaitedLater.js';
 
 export type EntryDescription = Omit<ManifestEntry, 'kind'>;
 
@@ -85,18 +86,17 @@ export async function* describeTree(host: Host, root: string, options: DescribeO
     const { knownXattrs } = options;
     const known = knownXattrs ? lookups.then(() => knownXattrs(entries)) : undefined;
     if (known) lookups = known;
-    const xattrs = readWindowXattrs(host, entries, known, options.copyIdentity === true);
-    // Awaited when its turn comes; a generator left early must not leave it unhandled.
-    xattrs.catch(() => undefined);
+    const xattrs = awaitedLater(readWindowXattrs(host, entries, known, options.copyIdentity === true));
     const linkTo = entries.map((entry) => laterNameOf(entry, firstPathOfInode));
     const toHash = options.hash ? entries.flatMap((entry, i) => (entry.stat.isFile() && !linkTo[i] ? [i] : [])) : [];
     const window: Window = { entries, linkTo, xattrs, toHash };
     if (hasher && toHash.length > 0) {
-      window.hashes = hasher.hash(
-        toHash.map((i) => entries[i]!.abs),
-        (bytes) => options.onProgress?.({ files: 0, bytes }),
+      window.hashes = awaitedLater(
+        hasher.hash(
+          toHash.map((i) => entries[i]!.abs),
+          (bytes) => options.onProgress?.({ files: 0, bytes }),
+        ),
       );
-      window.hashes.catch(() => undefined);
     }
     return window;
   };

@@ -12,6 +12,7 @@ import { explainMissingBackup, readCurrentBackup } from '../backup/store.js';
 import type { BackupSummary } from '../backup/summary.js';
 import { writeVerdictRecord } from './verdictRecord.js';
 import { verifyImagesStep } from '../images/verifyImages.js';
+import { awaitedLater } from '../core/awaitedLater.js';
 
 export interface ComponentVerdict {
   name: string;
@@ -52,17 +53,18 @@ export async function verifyBackup(host: Host, reporter: Reporter, dir: string, 
   const entries = toCheck.reduce((n, c) => n + c.entries, 0);
   const slots = new Slots(entries <= CONCURRENT_MAX_ENTRIES ? 2 : 1);
   let reporting: string | undefined;
-  const checks = toCheck.map((component) => {
-    const check = slots.use(() => checkComponent(host, paths.dir, paths.tree(component.name), component, data, (progress) => {
-      // Progress is shown for the step on screen; a check ahead of it just runs.
-      if (reporting === component.name) reporter.progress(progress);
-    }));
-    // Awaited below, in order; a failure must not count as unhandled before then.
-    check.catch(() => undefined);
-    return check;
-  });
-  const filesCheck = slots.use(() => checkFiles(host, paths.dir, summary.files, data));
-  filesCheck.catch(() => undefined);
+  // Awaited below, in order.
+  const checks = toCheck.map((component) =>
+    awaitedLater(
+      slots.use(() =>
+        checkComponent(host, paths.dir, paths.tree(component.name), component, data, (progress) => {
+          // Progress is shown for the step on screen; a check ahead of it just runs.
+          if (reporting === component.name) reporter.progress(progress);
+        }),
+      ),
+    ),
+  );
+  const filesCheck = awaitedLater(slots.use(() => checkFiles(host, paths.dir, summary.files, data)));
   try {
     for (const [index, component] of toCheck.entries()) {
       reporter.stepStart(`verify-${component.name}`, `Check ${component.name}/ against its manifest${data ? ', every byte' : ''}`);
