@@ -28,6 +28,8 @@ export type HostFs = Pick<
   sync: HostFsSync;
   /** Walks a tree in another thread (src/host/treeScan.ts); absent where there is no real disk (memfs). */
   scanTree?: (root: string, ignored: readonly string[], options?: ScanOptions) => TreeScan;
+  /** Starts the thread of the next scanTree ahead of it (it takes tens of ms to start). */
+  prepareScan?: () => void;
   /** Hashes files in another thread (src/host/fileHasher.ts); absent where there is no real disk. */
   startHasher?: () => FileHasher;
 };
@@ -67,8 +69,6 @@ export interface ScanOptions {
   hash?: boolean;
   /** Read every symlink's target. */
   targets?: boolean;
-  /** Told of the small files of each batch before they are hashed: a cold cache can be read ahead. */
-  onFiles?: (paths: Buffer[]) => void;
 }
 
 export interface TreeScan {

@@ -5,13 +5,14 @@ import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
 import type { Archiver, Clock, CommandRunner, Host, HostFs, ProcessTable } from './ports.js';
 import { NodeRoot } from './nodeRoot.js';
-import { scanTree } from './treeScan.js';
+import { prepareScanWorker, scanTree } from './treeScan.js';
 import { startFileHasher } from './fileHasher.js';
 
 export const realFs: HostFs = {
   ...fsPromises,
   sync: { lstatSync, readdirSync, openSync, readSync, closeSync, readlinkSync, fstatSync, renameSync, unlinkSync, linkSync },
   scanTree,
+  prepareScan: prepareScanWorker,
   startHasher: startFileHasher,
 };
 

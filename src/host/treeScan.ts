@@ -17,28 +17,57 @@ const AHEAD = 8;
 const HASHED_BATCH = 2048;
 const HASHED_AHEAD = 2;
 
-export function scanTree(root: string, ignored: readonly string[], options: ScanOptions = {}): TreeScan {
-  const flow = new Int32Array(new SharedArrayBuffer(8)); // [batches sent, batches taken]
-  const hashing = options.hash === true;
-  const worker = new Worker(`(${scanWorker.toString()})()`, {
+/**
+ * A walker thread started ahead of the scan that will need it (prepareScanWorker): a thread takes
+ * about 50 ms to start, which a restore's tree step would otherwise wait for before its first
+ * entry. It waits for its job, and holds the process open only once it has one.
+ */
+let ready: Worker | undefined;
+
+/** Starts a walker thread for the next scan, unless one is waiting already. */
+export function prepareScanWorker(): void {
+  if (ready) return;
+  const worker = startWorker();
+  const discard = () => {
+    if (ready === worker) ready = undefined;
+  };
+  // An idle thread that fails or ends is not handed out: the next scan starts its own.
+  worker.once('error', discard);
+  worker.once('exit', discard);
+  worker.unref();
+  ready = worker;
+}
+
+/** Whether a thread started by prepareScanWorker waits for a scan (for tests). */
+export function scanWorkerReady(): boolean {
+  return ready !== undefined;
+}
+
+function startWorker(): Worker {
+  return new Worker(`(${scanWorker.toString()})()`, {
     eval: true,
-    workerData: { root, ignored, flow, batch: hashing ? HASHED_BATCH : BATCH, ahead: hashing ? HASHED_AHEAD : AHEAD, hash: hashing, targets: options.targets === true },
     // Its heap holds one batch and the directories being walked: a few MiB.
     resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
     stdout: false,
     stderr: false,
   });
+}
+
+export function scanTree(root: string, ignored: readonly string[], options: ScanOptions = {}): TreeScan {
+  const flow = new Int32Array(new SharedArrayBuffer(8)); // [batches sent, batches taken]
+  const hashing = options.hash === true;
+  const worker = ready ?? startWorker();
+  ready = undefined;
+  worker.removeAllListeners();
+  worker.ref();
+  worker.postMessage({ root, ignored, flow, batch: hashing ? HASHED_BATCH : BATCH, ahead: hashing ? HASHED_AHEAD : AHEAD, hash: hashing, targets: options.targets === true });
   const queue: Array<ScanBatch | ScanFailure | 'end'> = [];
-  const { onFiles } = options;
   let waiting: (() => void) | undefined;
   const push = (item: (typeof queue)[number]) => {
     queue.push(item);
     waiting?.();
   };
-  worker.on('message', (message: ScanBatch | ScanFailure | 'end' | { files: string[] }) => {
-    if (typeof message === 'object' && 'files' in message) onFiles?.(message.files.map((path) => Buffer.from(path, 'latin1')));
-    else push(message);
-  });
+  worker.on('message', (message: ScanBatch | ScanFailure | 'end') => push(message));
   worker.on('error', (error: Error) => push({ error: error.message, what: 'cannot walk', path: root }));
   worker.on('exit', () => push('end'));
   let done = false;
@@ -82,192 +111,164 @@ interface ScanFailure {
 /** The worker's script: self-contained, it sees nothing of this module. */
 function scanWorker(): void {
   // Not require(): a bundler may rename it (to its own shim, which the worker does not have).
-  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
-  const fs = process.getBuiltinModule('node:fs');
-  const crypto = process.getBuiltinModule('node:crypto');
-  const { root, ignored, flow, batch: BATCH, ahead: AHEAD, hash, targets } = workerData as {
-    root: string;
-    ignored: string[];
-    flow: Int32Array;
-    batch: number;
-    ahead: number;
-    hash: boolean;
-    targets: boolean;
-  };
-  const ignoredSet = new Set(ignored);
-  let batch = emptyBatch();
-  /** Absolute paths of the batch's entries (for hashing and links), bytes as latin1. */
-  let paths: string[] = [];
-  /** Inodes of files with several names already seen: the later names are not hashed again. */
-  const linked = new Set<string>();
-  const CHUNK = 1024 * 1024;
-  /** Files up to this size are worth reading ahead on a cold cache (main's prefetch: src/tree/prefetch.ts). */
-  const PREFETCH_MAX = 1024 * 1024;
-  const buffer = hash ? Buffer.allocUnsafe(CHUNK) : Buffer.alloc(0);
+  const { parentPort } = process.getBuiltinModule('node:worker_threads');
+  // The job comes as the first message: the thread may have been started before it was known.
+  parentPort!.once('message', scan);
 
-  function emptyBatch() {
-    return {
-      rels: [] as string[],
-      types: [] as string[],
-      modes: [] as number[],
-      uids: [] as number[],
-      gids: [] as number[],
-      sizes: [] as number[],
-      nlinks: [] as number[],
-      rdevs: [] as number[],
-      mtimes: [] as string[],
-      identities: [] as string[],
-      inodes: [] as string[],
-      sha256s: [] as Array<string | null>,
-      targets: [] as Array<string | null>,
+  function scan(job: unknown): void {
+    const fs = process.getBuiltinModule('node:fs');
+    const crypto = process.getBuiltinModule('node:crypto');
+    const { root, ignored, flow, batch: BATCH, ahead: AHEAD, hash, targets } = job as {
+      root: string;
+      ignored: string[];
+      flow: Int32Array;
+      batch: number;
+      ahead: number;
+      hash: boolean;
+      targets: boolean;
     };
-  }
-  /** As src/tree/hashFile.ts: a file that fits one read is hashed in one call. */
-  function sha256Of(abs: string): string {
-    let fd: number;
-    try {
-      fd = fs.openSync(Buffer.from(abs, 'latin1'), 'r');
-    } catch (error) {
-      throw Object.assign(new Error((error as Error).message), { what: 'cannot read', path: abs });
+    const ignoredSet = new Set(ignored);
+    let batch = emptyBatch();
+    /** Absolute paths of the batch's entries (for hashing and links), bytes as latin1. */
+    let paths: string[] = [];
+    /** Inodes of files with several names already seen: the later names are not hashed again. */
+    const linked = new Set<string>();
+    const CHUNK = 1024 * 1024;
+    const buffer = hash ? Buffer.allocUnsafe(CHUNK) : Buffer.alloc(0);
+
+    function emptyBatch() {
+      return {
+        rels: [] as string[],
+        types: [] as string[],
+        modes: [] as number[],
+        uids: [] as number[],
+        gids: [] as number[],
+        sizes: [] as number[],
+        nlinks: [] as number[],
+        rdevs: [] as number[],
+        mtimes: [] as string[],
+        identities: [] as string[],
+        inodes: [] as string[],
+        sha256s: [] as Array<string | null>,
+        targets: [] as Array<string | null>,
+      };
     }
-    try {
-      let filled = 0;
-      for (let read = -1; read !== 0 && filled < CHUNK; filled += read) read = fs.readSync(fd, buffer, filled, CHUNK - filled, null);
-      if (filled < CHUNK) return crypto.hash('sha256', buffer.subarray(0, filled));
-      const digest = crypto.createHash('sha256').update(buffer);
-      for (let read = fs.readSync(fd, buffer, 0, CHUNK, null); read > 0; read = fs.readSync(fd, buffer, 0, CHUNK, null)) digest.update(buffer.subarray(0, read));
-      return digest.digest('hex');
-    } finally {
-      fs.closeSync(fd);
+    /** As src/tree/hashFile.ts: a file that fits one read is hashed in one call. */
+    function sha256Of(abs: string): string {
+      let fd: number;
+      try {
+        fd = fs.openSync(Buffer.from(abs, 'latin1'), 'r');
+      } catch (error) {
+        throw Object.assign(new Error((error as Error).message), { what: 'cannot read', path: abs });
+      }
+      try {
+        let filled = 0;
+        for (let read = -1; read !== 0 && filled < CHUNK; filled += read) read = fs.readSync(fd, buffer, filled, CHUNK - filled, null);
+        if (filled < CHUNK) return crypto.hash('sha256', buffer.subarray(0, filled));
+        const digest = crypto.createHash('sha256').update(buffer);
+        for (let read = fs.readSync(fd, buffer, 0, CHUNK, null); read > 0; read = fs.readSync(fd, buffer, 0, CHUNK, null)) digest.update(buffer.subarray(0, read));
+        return digest.digest('hex');
+      } finally {
+        fs.closeSync(fd);
+      }
     }
-  }
-  /** KiB the system read from its disks so far (/proc/vmstat's pgpgin), undefined where it cannot tell. */
-  function pgpgin(): number | undefined {
-    try {
-      const match = /^pgpgin (\d+)$/m.exec(fs.readFileSync('/proc/vmstat', 'latin1'));
-      return match ? Number(match[1]) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  /** Whether the files hashed last came from the disk: undefined before the first ones are. */
-  let cold: boolean | undefined;
-  /** Files hashed before the cache is judged; the next ones are offered to be read ahead if it is cold. */
-  const PROBE = 64;
-  /**
-   * What the batch needs beyond lstat: its files hashed, its links' targets. While the cache is
-   * cold (the disks gave at least a KiB per file hashed), the small files still to hash are first
-   * offered to be read ahead (onFiles: several reads in flight); once it is warm, they are not.
-   */
-  function complete() {
-    let offered = !hash;
-    let mark = hash ? pgpgin() : undefined;
-    let sinceMark = 0;
-    const judge = () => {
-      const now = pgpgin();
-      if (mark === undefined || now === undefined) cold = true;
-      else cold = now - mark >= sinceMark;
-      mark = now;
-      sinceMark = 0;
-    };
-    const offer = (from: number) => {
-      offered = true;
-      if (!cold) return;
-      const small = paths.filter((_, i) => i >= from && batch.types[i] === 'file' && batch.sizes[i]! > 0 && batch.sizes[i]! <= PREFETCH_MAX);
-      if (small.length > 0) parentPort!.postMessage({ files: small });
-    };
-    if (hash && cold !== undefined) offer(0);
-    for (let i = 0; i < paths.length; i++) {
-      const type = batch.types[i];
-      let sha256: string | null = null;
-      if (hash && type === 'file') {
+    /**
+     * What the batch needs beyond lstat: its files hashed, its links' targets. The files to hash are
+     * the first name of each inode, in walk order (the manifest gives the hash to that one), read in
+     * inode order: files copied one after the other lie on the disk in about that order, and a cold
+     * cache reads them as fast as sha256sum reads them in the order the directories list them.
+     * (Reading ahead with several processes at once, as this did before, made it twice slower.)
+     */
+    function complete() {
+      const todo: number[] = [];
+      for (let i = 0; i < paths.length; i++) {
+        if (!hash || batch.types[i] !== 'file') continue;
         const inode = batch.inodes[i]!;
         const later = batch.nlinks[i]! > 1 && linked.has(inode);
         if (batch.nlinks[i]! > 1) linked.add(inode);
-        if (!later) {
-          sha256 = sha256Of(paths[i]!);
-          if (++sinceMark >= PROBE && !offered) {
-            judge();
-            offer(i + 1);
-          }
-        }
+        if (!later) todo.push(i);
       }
-      batch.sha256s.push(sha256);
-      batch.targets.push(targets && type === 'symlink' ? (fs.readlinkSync(Buffer.from(paths[i]!, 'latin1'), { encoding: 'buffer' }) as Buffer).toString('latin1') : null);
+      const inodeNumber = (i: number) => Number(batch.inodes[i]!.slice(batch.inodes[i]!.indexOf(':') + 1));
+      todo.sort((a, b) => inodeNumber(a) - inodeNumber(b));
+      const sha256s: Array<string | null> = paths.map(() => null);
+      for (const i of todo) sha256s[i] = sha256Of(paths[i]!);
+      for (let i = 0; i < paths.length; i++) {
+        batch.sha256s.push(sha256s[i] ?? null);
+        batch.targets.push(targets && batch.types[i] === 'symlink' ? (fs.readlinkSync(Buffer.from(paths[i]!, 'latin1'), { encoding: 'buffer' }) as Buffer).toString('latin1') : null);
+      }
     }
-    if (hash && sinceMark >= PROBE) judge();
-  }
-  function typeOf(stat: import('node:fs').BigIntStats): string {
-    if (stat.isFile()) return 'file';
-    if (stat.isDirectory()) return 'dir';
-    if (stat.isSymbolicLink()) return 'symlink';
-    if (stat.isCharacterDevice()) return 'char';
-    if (stat.isBlockDevice()) return 'block';
-    if (stat.isFIFO()) return 'fifo';
-    return 'socket';
-  }
-  function send() {
-    complete();
-    // Wait while the reader is AHEAD batches behind: the walk must not outrun the plan's memory.
-    while (Atomics.load(flow, 0) - Atomics.load(flow, 1) >= AHEAD) Atomics.wait(flow, 1, Atomics.load(flow, 1), 1000);
-    Atomics.add(flow, 0, 1);
-    parentPort!.postMessage(batch);
-    batch = emptyBatch();
-    paths = [];
-  }
-  function add(rel: string, abs: string, stat: import('node:fs').BigIntStats) {
-    const type = typeOf(stat);
-    batch.rels.push(rel);
-    batch.types.push(type);
-    batch.modes.push(Number(stat.mode & 0o7777n));
-    batch.uids.push(Number(stat.uid));
-    batch.gids.push(Number(stat.gid));
-    batch.sizes.push(type === 'file' || type === 'symlink' ? Number(stat.size) : 0);
-    batch.nlinks.push(Number(stat.nlink));
-    batch.rdevs.push(Number(stat.rdev));
-    batch.mtimes.push(stat.mtimeNs.toString());
-    batch.identities.push(`${stat.dev}:${stat.ino}:${stat.ctimeNs}`);
-    batch.inodes.push(`${stat.dev}:${stat.ino}`);
-    paths.push(abs);
-    if (batch.rels.length >= BATCH) send();
-  }
-  function lstat(abs: string): import('node:fs').BigIntStats | undefined {
+    function typeOf(stat: import('node:fs').BigIntStats): string {
+      if (stat.isFile()) return 'file';
+      if (stat.isDirectory()) return 'dir';
+      if (stat.isSymbolicLink()) return 'symlink';
+      if (stat.isCharacterDevice()) return 'char';
+      if (stat.isBlockDevice()) return 'block';
+      if (stat.isFIFO()) return 'fifo';
+      return 'socket';
+    }
+    function send() {
+      complete();
+      // Wait while the reader is AHEAD batches behind: the walk must not outrun the plan's memory.
+      while (Atomics.load(flow, 0) - Atomics.load(flow, 1) >= AHEAD) Atomics.wait(flow, 1, Atomics.load(flow, 1), 1000);
+      Atomics.add(flow, 0, 1);
+      parentPort!.postMessage(batch);
+      batch = emptyBatch();
+      paths = [];
+    }
+    function add(rel: string, abs: string, stat: import('node:fs').BigIntStats) {
+      const type = typeOf(stat);
+      batch.rels.push(rel);
+      batch.types.push(type);
+      batch.modes.push(Number(stat.mode & 0o7777n));
+      batch.uids.push(Number(stat.uid));
+      batch.gids.push(Number(stat.gid));
+      batch.sizes.push(type === 'file' || type === 'symlink' ? Number(stat.size) : 0);
+      batch.nlinks.push(Number(stat.nlink));
+      batch.rdevs.push(Number(stat.rdev));
+      batch.mtimes.push(stat.mtimeNs.toString());
+      batch.identities.push(`${stat.dev}:${stat.ino}:${stat.ctimeNs}`);
+      batch.inodes.push(`${stat.dev}:${stat.ino}`);
+      paths.push(abs);
+      if (batch.rels.length >= BATCH) send();
+    }
+    function lstat(abs: string): import('node:fs').BigIntStats | undefined {
+      try {
+        return fs.lstatSync(Buffer.from(abs, 'latin1'), { bigint: true });
+      } catch (error) {
+        // Gone since its directory was read: the plan sees it missing, which it is.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw Object.assign(new Error((error as Error).message), { what: 'cannot stat', path: abs });
+      }
+    }
+    function walk(abs: string, rel: string) {
+      let names: string[];
+      try {
+        names = (fs.readdirSync(Buffer.from(abs, 'latin1'), { encoding: 'latin1' }) as string[]).sort();
+      } catch (error) {
+        throw Object.assign(new Error((error as Error).message), { what: 'cannot read directory', path: abs });
+      }
+      for (const name of names) {
+        const childRel = rel === '' ? name : `${rel}/${name}`;
+        if (ignoredSet.has(childRel)) continue;
+        const childAbs = `${abs}/${name}`;
+        const stat = lstat(childAbs);
+        if (!stat) continue;
+        add(childRel, childAbs, stat);
+        if (stat.isDirectory()) walk(childAbs, childRel);
+      }
+    }
     try {
-      return fs.lstatSync(Buffer.from(abs, 'latin1'), { bigint: true });
+      const rootAbs = Buffer.from(root).toString('latin1');
+      const stat = lstat(rootAbs);
+      if (stat) {
+        add('.', rootAbs, stat);
+        if (stat.isDirectory()) walk(rootAbs, '');
+      }
+      if (batch.rels.length > 0) send();
+      parentPort!.postMessage('end');
     } catch (error) {
-      // Gone since its directory was read: the plan sees it missing, which it is.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw Object.assign(new Error((error as Error).message), { what: 'cannot stat', path: abs });
+      const { what = 'cannot walk', path = root } = error as { what?: string; path?: string };
+      parentPort!.postMessage({ error: (error as Error).message, what, path });
     }
-  }
-  function walk(abs: string, rel: string) {
-    let names: string[];
-    try {
-      names = (fs.readdirSync(Buffer.from(abs, 'latin1'), { encoding: 'latin1' }) as string[]).sort();
-    } catch (error) {
-      throw Object.assign(new Error((error as Error).message), { what: 'cannot read directory', path: abs });
-    }
-    for (const name of names) {
-      const childRel = rel === '' ? name : `${rel}/${name}`;
-      if (ignoredSet.has(childRel)) continue;
-      const childAbs = `${abs}/${name}`;
-      const stat = lstat(childAbs);
-      if (!stat) continue;
-      add(childRel, childAbs, stat);
-      if (stat.isDirectory()) walk(childAbs, childRel);
-    }
-  }
-  try {
-    const rootAbs = Buffer.from(root).toString('latin1');
-    const stat = lstat(rootAbs);
-    if (stat) {
-      add('.', rootAbs, stat);
-      if (stat.isDirectory()) walk(rootAbs, '');
-    }
-    if (batch.rels.length > 0) send();
-    parentPort!.postMessage('end');
-  } catch (error) {
-    const { what = 'cannot walk', path = root } = error as { what?: string; path?: string };
-    parentPort!.postMessage({ error: (error as Error).message, what, path });
   }
 }

@@ -7,7 +7,6 @@ import type { Host, ScanBatch, TreeScan } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { pathField, type EntryDescription } from '../tree/describe.js';
 import { displayPath, joinPath } from '../tree/pathBytes.js';
-import { prefetchFiles } from '../tree/prefetch.js';
 import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
 import { readXattrs, XATTR_BATCH } from '../tree/xattrs.js';
 import { entryPath, readManifest } from './reader.js';
@@ -33,12 +32,10 @@ export async function verifyScanned(
   report: (path: Buffer, problem: string) => void,
   describeDifference: (recorded: ManifestEntry, actual: EntryDescription, data: boolean) => string | undefined,
 ): Promise<number> {
-  const reading: Array<Promise<unknown>> = [];
-  // What is verified may be cold on disk (after a reboot, or long after the backup): while it is,
-  // the small files of each batch are read ahead, several at once, while the other thread hashes
-  // them (it offers them only while its reads come from the disk).
-  const onFiles = (files: Buffer[]) => reading.push(prefetchFiles(host.runner, files));
-  const scan = host.fs.scanTree!(treeDir, [], { hash: options.data, targets: true, ...(options.data ? { onFiles } : {}) });
+  // The other thread hashes each batch's files in inode order: what is verified may be cold on
+  // disk (after a reboot, or long after the backup), and that order reads it about as fast as
+  // sha256sum does in the order the directories list them.
+  const scan = host.fs.scanTree!(treeDir, [], { hash: options.data, targets: true });
   const live = new ScannedEntries(scan, Buffer.from(treeDir), options);
   const queue: Queued[] = [];
   let entries = 0;
@@ -79,7 +76,6 @@ export async function verifyScanned(
     });
     for (let current = await live.current(); current; current = await live.advance()) queue.push({ rel: current.rel, problem: 'not in the manifest' });
     await flush();
-    await Promise.all(reading);
     return entries;
   } finally {
     await scan.close();

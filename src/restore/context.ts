@@ -67,6 +67,8 @@ export interface RestoreStep {
   run(context: StepContext): Promise<Record<string, unknown> | void>;
   /** What --dry-run prints instead of running the step. */
   preview(context: StepContext): Promise<string[]>;
+  /** Whether it walks a tree big enough for another thread: that thread is started a step ahead. */
+  scansTree?(context: StepContext): boolean;
 }
 
 export interface RestorePhase {

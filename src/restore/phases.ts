@@ -6,7 +6,7 @@ import { RecoveryError } from '../core/errors.js';
 import { exists } from '../host/durable.js';
 import type { RestorePhase, RestoreStep, StepContext } from './context.js';
 import type { PhaseName } from '../journal/schema.js';
-import { previewTreeRestore, restoreTree } from './restoreTreeStep.js';
+import { previewTreeRestore, restoreTree, scansTree } from './restoreTreeStep.js';
 import { healthStep } from './healthStep.js';
 
 export const CLUSTER_RESTORE_SCRIPT = '/usr/local/bin/cluster-restore.sh';
@@ -52,6 +52,7 @@ const treeStep = (tree: 'local' | 'etc' | 'kubelet', nodePath: string): RestoreS
   permissive: true,
   run: async (c) => restoreTree(c, tree, nodePath),
   preview: async (c) => previewTreeRestore(c, tree, nodePath),
+  scansTree: (c) => scansTree(c, tree),
 });
 
 const filesPhase: RestorePhase = {

@@ -7,6 +7,7 @@ import { applyTreeRestore } from './treeApply.js';
 import { Stager } from './treeStager.js';
 import { errorMessage } from '../core/errors.js';
 import { resolveNodePath } from '../host/resolveNodePath.js';
+import { walksInOtherThread } from './treeWalk.js';
 
 type TreeName = 'etc' | 'local' | 'kubelet';
 
@@ -18,8 +19,17 @@ async function planInput({ host, backup }: StepContext, tree: TreeName, nodePath
     liveTree: await resolveNodePath(host, nodePath),
     // etc.exclude.list names /etc paths only, as in the old script's rsync --exclude-from.
     excluded: tree === 'etc' ? backup.excluded : [],
-    expectedEntries: backup.summary.components.find((c) => c.name === tree)?.entries ?? 0,
+    expectedEntries: expectedEntries(backup, tree),
   };
+}
+
+function expectedEntries(backup: StepContext['backup'], tree: TreeName): number {
+  return backup.summary.components.find((c) => c.name === tree)?.entries ?? 0;
+}
+
+/** Whether the restore of `tree` walks it in another thread (see LiveWalk). */
+export function scansTree({ backup }: StepContext, tree: TreeName): boolean {
+  return walksInOtherThread(expectedEntries(backup, tree));
 }
 
 export async function restoreTree(context: StepContext, tree: TreeName, nodePath: string): Promise<Record<string, unknown>> {

@@ -18,7 +18,7 @@ import { COMPONENT_STEPS, RESTORE_PHASES } from './phases.js';
 import { withImageSteps } from '../images/restoreImages.js';
 import { HEALTH_STEP } from './healthStep.js';
 import { checkBeforeRestore, LOCALHOST_KUBECONFIG } from './preconditions.js';
-import type { RestoreBackup, RestoreOptions, RestorePhase, StepContext } from './context.js';
+import type { RestoreBackup, RestoreOptions, RestorePhase, RestoreStep, StepContext } from './context.js';
 
 export type RestoreOutcome =
   | { kind: 'reboot-required'; backupId: string }
@@ -114,9 +114,12 @@ export class RestoreSession {
     if (options.dryRun) return { kind: 'dry-run', backupId: backup.id, lines: await this.preview(state, context, phases) };
     this.journal ??= await JournalWriter.create(host, layout.restoreJournal, records[0]!);
 
+    const pendingIn = (phase: RestorePhase) => phase.steps.filter((s) => !isStepDone(state, phase.name, s.id) && !legacyDone(state, phase.name));
+    // The steps this run may take: the files phase ends a run (the reboot comes next).
+    const runSteps = phases.slice(0, phases.findIndex((p) => p.name === 'files' && pendingIn(p).length > 0) + 1 || phases.length).flatMap(pendingIn);
     let ranPhase = false;
     for (const phase of phases) {
-      const pending = phase.steps.filter((s) => !isStepDone(state, phase.name, s.id) && !legacyDone(state, phase.name));
+      const pending = pendingIn(phase);
       if (pending.length === 0) continue;
       if (options.step && ranPhase) return { kind: 'phase-done', backupId: backup.id, phase: previousPhase(phase.name) };
       if (phase.name === 'reboot') {
@@ -125,7 +128,7 @@ export class RestoreSession {
         await this.record({ kind: 'phase', phase: phase.name, at: this.now(), bootId });
       }
       reporter.info(`== ${phase.title}`);
-      await this.runPhase(phase, pending, context, bootId, recorded);
+      await this.runPhase(phase, pending, context, bootId, recorded, (step) => prepareScanAhead(runSteps, runSteps.indexOf(step), context));
       ranPhase = phase.name !== 'reboot';
       if (phase.name === 'files') {
         await this.putSelinuxBack();
@@ -141,9 +144,17 @@ export class RestoreSession {
     return { kind: 'complete', backupId: backup.id, journal: kept ?? layout.restoreJournal, ...(health ? { health } : {}) };
   }
 
-  private async runPhase(phase: RestorePhase, pending: RestorePhase['steps'], context: StepContext, bootId: string, recorded: Map<string, Record<string, unknown>>): Promise<void> {
+  private async runPhase(
+    phase: RestorePhase,
+    pending: RestorePhase['steps'],
+    context: StepContext,
+    bootId: string,
+    recorded: Map<string, Record<string, unknown>>,
+    beforeStep: (step: RestoreStep) => void,
+  ): Promise<void> {
     const { reporter } = this;
     for (const step of pending) {
+      beforeStep(step);
       if (step.permissive && !this.permissive) await this.setPermissive();
       if (!step.permissive && this.permissive) await this.putSelinuxBack();
       await this.record({ kind: 'stepStart', phase: phase.name, step: step.id, at: this.now(), bootId });
@@ -282,3 +293,11 @@ function stoppedAt(title: string, error: unknown): RecoveryError {
 }
 
 export type { RestoreBackup };
+
+/**
+ * Before step `index` of the steps a run takes: when a later one walks a big tree in another
+ * thread, that thread is started now, so that its start-up is not on the tree step's path.
+ */
+export function prepareScanAhead(pending: readonly RestoreStep[], index: number, context: StepContext): void {
+  if (pending.slice(index + 1).some((later) => later.scansTree?.(context))) context.host.fs.prepareScan?.();
+}

@@ -5,8 +5,9 @@
 //   2. rename each staged entry over its live path (missing directories made first);
 //   3. delete what the backup does not have;
 //   4. drop the staging dir;
-//   5. set owners, modes, labels, ACLs and times where they differ, on changed directories and on
-//      the tree root (which the staging dir changed);
+//   5. set owners, modes, labels, ACLs and times where they differ (from step 2 on, for the entries
+//      that are not directories), on changed directories and on the tree root (which the staging
+//      dir changed);
 //   6. flush the tree: the step is recorded done only once what it did is on disk.
 // Until step 2 the live tree is as it was (a failure removes the staging dir and gives the tree
 // root its mtime back), and nothing live is replaced before its replacement is on disk. From step
@@ -18,7 +19,8 @@ import { errorMessage } from '../core/errors.js';
 import { syncFilesystem } from '../host/durable.js';
 import { displayPath } from '../tree/pathBytes.js';
 import { isEmptyPlan, type TreePlan, type TreePlanInput } from './treePlan.js';
-import { fixMetadata, removeEntries, replaceEntries } from './treeReplace.js';
+import { fixMetadata, metadataPasses, removeEntries, replaceEntries } from './treeReplace.js';
+import { awaitedLater } from '../core/awaitedLater.js';
 import { ensureRoot, Stager, type StagedPaths } from './treeStager.js';
 
 export interface TreeRestoreResult {
@@ -59,15 +61,19 @@ export async function applyTreeRestore(
     throw error;
   }
 
+  // The metadata of entries nothing else here changes is set meanwhile (see metadataPasses).
+  const passes = metadataPasses(host, input, plan);
+  const early = awaitedLater(fixMetadata(host, input, passes.early, component));
   try {
     await ensureRoot(host, input.liveTree);
     result.copiedInPlace = await replaceEntries(host, input, plan.writes, staged, component);
     await removeEntries(host, input, plan.removals);
     // This run's staging dir, or a killed run's when this one staged nothing.
     await staging.remove();
-    result.metadataSet = await fixMetadata(host, input, plan, component);
+    result.metadataSet = (await early) + (await fixMetadata(host, input, passes.late, component));
     await syncFilesystem(host.runner, input.liveTree, `flushing the restore of ${component} to disk`);
   } catch (error) {
+    await early.catch(() => undefined);
     await bestEffort(reporter, () => staging.remove());
     throw error;
   }

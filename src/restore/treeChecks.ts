@@ -71,7 +71,8 @@ export function checkedWrites(writes: readonly PlannedWrite[]): PlannedWrite[] {
 export async function checkCopies(
   host: Host,
   backupTree: string,
-  copies: ReadonlyArray<{ write: PlannedWrite; copy: Buffer }>,
+  /** Made as they are checked: a path for each of tens of thousands at once would all be held. */
+  copies: Iterable<{ write: PlannedWrite; copy: Buffer }>,
   progress: RestoreProgress,
 ): Promise<void> {
   // One at a time: hashing reads synchronously (src/tree/hashFile.ts), so parallel calls would

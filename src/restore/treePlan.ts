@@ -13,7 +13,7 @@ import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
 import { afterHash, afterXattrs, compareEntry, Exclusions, kindOf, parentOf, untouchedSinceBackup, xattrsDecide, type LiveFacts, type Verdict } from './treeCompare.js';
 import { LinkGroups, readLinkGroupSizes, type LinkGroupMember, type SettledGroup } from './treeLinkGroups.js';
 import { isStagingPath, STAGING_NAME } from './treeStaging.js';
-import { LiveWalk, SCAN_MIN_ENTRIES, type LiveEntry, type LiveStat } from './treeWalk.js';
+import { LiveWalk, walksInOtherThread, type LiveEntry, type LiveStat } from './treeWalk.js';
 import { ownCopy } from '../tree/pathBytes.js';
 
 export { describePlan } from './treePlanText.js';
@@ -163,7 +163,7 @@ class TreePlanner {
     this.groups = new LinkGroups(groupSizes, input.manifest);
     // Neither an excluded path nor our staging dir is walked (a killed apply's is removed first).
     const ignored = [...this.exclusions.paths, Buffer.from(STAGING_NAME)];
-    this.walk = new LiveWalk(host.fs, input.liveTree, ignored, (input.expectedEntries ?? 0) >= SCAN_MIN_ENTRIES);
+    this.walk = new LiveWalk(host.fs, input.liveTree, ignored, walksInOtherThread(input.expectedEntries ?? 0));
   }
 
   async run(): Promise<TreePlan> {

@@ -110,7 +110,10 @@ export class Stager {
     const reread = [...this.archived.filter((w) => w.size < COPY_ALONE_MIN_BYTES), ...this.alone].filter((w) => w.sha256 !== undefined);
     const checked = new RestoreProgress(this.reporter, this.host.clock, this.component, 'hash', reread.length, reread.reduce((sum, w) => sum + w.size, 0));
     const flushed = awaitedLater(syncFilesystem(this.host.runner, this.staging.dir, `flushing the restore of ${this.component} to disk`));
-    await checkCopies(this.host, this.input.backupTree, reread.map((write) => ({ write, copy: this.pathOf(write) })), checked);
+    const copies = function* (stager: Stager) {
+      for (const write of reread) yield { write, copy: stager.pathOf(write) };
+    };
+    await checkCopies(this.host, this.input.backupTree, copies(this), checked);
     await flushed;
     return (write) => (this.names.has(write) ? this.pathOf(write) : undefined);
   }

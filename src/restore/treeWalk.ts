@@ -52,8 +52,19 @@ export class LiveEntry {
   }
 }
 
-/** Trees with at least this many entries (the manifest says) are walked by another thread. */
+/** Trees with at least this many entries (the manifest says) are walked by another thread... */
 export const SCAN_MIN_ENTRIES = 4096;
+/**
+ * ...and at most this many: the thread's own heap and runtime cost 15 to 20 MB, which a plan of a
+ * million entries (tens of thousands of writes held) cannot spare under its 150 MB; walked here,
+ * such a tree takes a few seconds more.
+ */
+export const SCAN_MAX_ENTRIES = 250_000;
+
+/** Whether a tree of about `entries` entries is walked by another thread. */
+export function walksInOtherThread(entries: number): boolean {
+  return entries >= SCAN_MIN_ENTRIES && entries <= SCAN_MAX_ENTRIES;
+}
 
 export function liveStatOf(stat: BigIntStats): LiveStat {
   return { ...statFields(stat), nlink: Number(stat.nlink), rdev: Number(stat.rdev), identity: identityOf(stat), inode: `${stat.dev}:${stat.ino}` };
@@ -80,7 +91,7 @@ export class LiveWalk {
 
   /**
    * `ignored`: paths relative to the root that are not walked, nor anything below them.
-   * `scan`: walk in another thread when the filesystem can (a tree of SCAN_MIN_ENTRIES or more).
+   * `scan`: walk in another thread when the filesystem can (see walksInOtherThread).
    */
   constructor(
     private readonly fs: HostFs,

@@ -20,7 +20,7 @@ import { verifyTreeAgainstManifest } from '../../src/manifest/verifyTree.js';
 import { applyTreeRestore } from '../../src/restore/treeApply.js';
 import { Stager } from '../../src/restore/treeStager.js';
 import { describePlan, isEmptyPlan, planTreeRestore, type TreePlanInput } from '../../src/restore/treePlan.js';
-import { removeEntries, replaceEntries } from '../../src/restore/treeReplace.js';
+import { metadataPasses, removeEntries, replaceEntries } from '../../src/restore/treeReplace.js';
 import { STAGING_NAME } from '../../src/restore/treeStaging.js';
 import { rsyncDifferences } from '../support/backupChecks.js';
 
@@ -208,6 +208,22 @@ describe('restore of a tree from its backup', () => {
     expect(result.copiedInPlace).toBe(0);
     const copies = reporter.events.filter((e) => e.type === 'progress' && e.activity === 'copy');
     expect(copies.at(-1)).toMatchObject({ component: 'tree', files: copies.at(-1)!.totalFiles, bytes: plan.bytes });
+  });
+
+  it('sets the metadata of entries nothing else changes early, and of directories once nothing changes inside them', async () => {
+    const live = await freshLive('passes');
+    await drift(live);
+    const plan = await planTreeRestore(host, input(live), undefined, undefined, { xattrsInMetadataPass: true });
+    const { early, late } = metadataPasses(host, input(live), plan);
+    const names = (rels: Buffer[]) => rels.map((rel) => rel.toString('latin1'));
+    const conf = readdirSync(path.join(backupTree, 'etc/sysconfig')).sort()[0]!;
+    // A mode, an owner, a symlink's time, a label: set while the staged files are put in place.
+    for (const rel of ['local/sbin/privileged-helper', 'etc/shadow', 'etc/os-release', `etc/sysconfig/${conf}`]) expect(names(early)).toContain(rel);
+    for (const rel of names(early)) expect(lstatSync(path.join(live, rel)).isDirectory()).toBe(false);
+    // A directory's own mode or time, a directory whose entries change, the root: last.
+    for (const rel of ['.', 'etc/sticky-spool', 'etc/pki', 'etc/weird', 'etc/systemd/system']) expect(names(late)).toContain(rel);
+    expect(names(late).filter((rel) => names(early).includes(rel))).toEqual([]);
+    expect(early.length + late.length).toBe(new Set(names([...plan.metadata, ...plan.xattrsToCompare, ...plan.touchedDirs, Buffer.from('.')])).size);
   });
 
   it('describes what it would change, excluded paths never mentioned', async () => {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { realFs } from '../../src/host/real.js';
 import { LiveWalk, type LiveEntry } from '../../src/restore/treeWalk.js';
+import { prepareScanWorker, scanWorkerReady } from '../../src/host/treeScan.js';
 
 let dir: string;
 
@@ -61,5 +62,21 @@ describe('a tree walked by another thread', () => {
     const walk = new LiveWalk(realFs, dir, [], true);
     expect((await walk.next())?.rel.toString()).toBe('.');
     await walk.close();
+  });
+
+  it('walks the same with a thread started ahead of it, which the next walk takes', async () => {
+    const ignored = ['d7'];
+    const skip = (entry: LiveEntry) => entry.rel.toString() === 'd5';
+    const fresh = await walked(true, ignored, skip);
+    prepareScanWorker();
+    expect(scanWorkerReady()).toBe(true);
+    // Still one thread: a second call keeps the one waiting.
+    prepareScanWorker();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const ahead = await walked(true, ignored, skip);
+    expect(scanWorkerReady()).toBe(false);
+    expect(ahead).toEqual(fresh);
+    // One walk, one thread: the next starts its own again.
+    expect(await walked(true, ignored, skip)).toEqual(fresh);
   });
 });
