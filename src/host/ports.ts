@@ -28,7 +28,7 @@ export type HostFs = Pick<
   sync: HostFsSync;
   /** Walks a tree in another thread (src/host/treeScan.ts); absent where there is no real disk (memfs). */
   scanTree?: (root: string, ignored: readonly string[], options?: ScanOptions) => TreeScan;
-  /** Starts the thread of the next scanTree ahead of it (it takes tens of ms to start). */
+  /** Starts the thread of the next scanTree with ScanOptions.prepared ahead of it (it takes tens of ms to start). */
   prepareScan?: () => void;
   /** Hashes files in another thread (src/host/fileHasher.ts); absent where there is no real disk. */
   startHasher?: () => FileHasher;
@@ -69,6 +69,8 @@ export interface ScanOptions {
   hash?: boolean;
   /** Read every symlink's target. */
   targets?: boolean;
+  /** Take the thread prepareScan started, if one waits (a restore's plan: the thread is for it). */
+  prepared?: boolean;
 }
 
 export interface TreeScan {

@@ -18,9 +18,10 @@ const HASHED_BATCH = 2048;
 const HASHED_AHEAD = 2;
 
 /**
- * A walker thread started ahead of the scan that will need it (prepareScanWorker): a thread takes
- * about 50 ms to start, which a restore's tree step would otherwise wait for before its first
- * entry. It waits for its job, and holds the process open only once it has one.
+ * A walker thread started ahead of the scan that will need it (prepareScanWorker), taken by the
+ * first scan that asks for it (ScanOptions.prepared): a thread takes about 50 ms to start, which a
+ * restore's tree step would otherwise wait for before its first entry. It waits for its job, and
+ * holds the process open only once it has one.
  */
 let ready: Worker | undefined;
 
@@ -56,8 +57,8 @@ function startWorker(): Worker {
 export function scanTree(root: string, ignored: readonly string[], options: ScanOptions = {}): TreeScan {
   const flow = new Int32Array(new SharedArrayBuffer(8)); // [batches sent, batches taken]
   const hashing = options.hash === true;
-  const worker = ready ?? startWorker();
-  ready = undefined;
+  const worker = (options.prepared ? ready : undefined) ?? startWorker();
+  if (worker === ready) ready = undefined;
   worker.removeAllListeners();
   worker.ref();
   worker.postMessage({ root, ignored, flow, batch: hashing ? HASHED_BATCH : BATCH, ahead: hashing ? HASHED_AHEAD : AHEAD, hash: hashing, targets: options.targets === true });
@@ -197,6 +198,7 @@ function scanWorker(): void {
         batch.targets.push(targets && batch.types[i] === 'symlink' ? (fs.readlinkSync(Buffer.from(paths[i]!, 'latin1'), { encoding: 'buffer' }) as Buffer).toString('latin1') : null);
       }
     }
+    /** typeOfStat (src/tree/describe.ts) again: this script can import nothing. */
     function typeOf(stat: import('node:fs').BigIntStats): string {
       if (stat.isFile()) return 'file';
       if (stat.isDirectory()) return 'dir';

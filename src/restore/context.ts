@@ -67,8 +67,8 @@ export interface RestoreStep {
   run(context: StepContext): Promise<Record<string, unknown> | void>;
   /** What --dry-run prints instead of running the step. */
   preview(context: StepContext): Promise<string[]>;
-  /** Whether it walks a tree big enough for another thread: that thread is started a step ahead. */
-  scansTree?(context: StepContext): boolean;
+  /** Whether it walks a tree big enough for another thread: that thread is started ahead of it. */
+  scansTree?(backup: Pick<RestoreBackup, 'summary'>): boolean;
 }
 
 export interface RestorePhase {

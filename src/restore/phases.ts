@@ -52,7 +52,7 @@ const treeStep = (tree: 'local' | 'etc' | 'kubelet', nodePath: string): RestoreS
   permissive: true,
   run: async (c) => restoreTree(c, tree, nodePath),
   preview: async (c) => previewTreeRestore(c, tree, nodePath),
-  scansTree: (c) => scansTree(c, tree),
+  scansTree: (backup) => scansTree(backup, tree),
 });
 
 const filesPhase: RestorePhase = {

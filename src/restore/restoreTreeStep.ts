@@ -1,7 +1,7 @@
 // One tree of the node (/usr/local, /etc, /var/lib/kubelet) brought back to its backup copy, as a
 // restore step: plan from the manifest, then apply. Redoing it after a crash plans again from what
 // is on disk now, so it converges on the same exact result.
-import type { StepContext } from './context.js';
+import type { RestoreBackup, StepContext } from './context.js';
 import { planTreeRestore, describePlan, type TreePlanInput } from './treePlan.js';
 import { applyTreeRestore } from './treeApply.js';
 import { Stager } from './treeStager.js';
@@ -23,12 +23,12 @@ async function planInput({ host, backup }: StepContext, tree: TreeName, nodePath
   };
 }
 
-function expectedEntries(backup: StepContext['backup'], tree: TreeName): number {
+function expectedEntries(backup: Pick<RestoreBackup, 'summary'>, tree: TreeName): number {
   return backup.summary.components.find((c) => c.name === tree)?.entries ?? 0;
 }
 
 /** Whether the restore of `tree` walks it in another thread (see LiveWalk). */
-export function scansTree({ backup }: StepContext, tree: TreeName): boolean {
+export function scansTree(backup: Pick<RestoreBackup, 'summary'>, tree: TreeName): boolean {
   return walksInOtherThread(expectedEntries(backup, tree));
 }
 

@@ -102,6 +102,12 @@ export class RestoreSession {
       );
     }
 
+    // The walker thread of the first big tree this run restores starts now, while the backup is checked.
+    const scanAhead = (steps: readonly RestoreStep[]) => {
+      if (steps.some((step) => step.scansTree?.(current))) host.fs.prepareScan?.();
+    };
+    const runSteps = stepsOfThisRun(RESTORE_PHASES, (phase) => pendingIn(state, phase));
+    if (!options.dryRun) scanAhead(runSteps);
     const kubeconfig = options.kubeconfig ?? host.root.path(LOCALHOST_KUBECONFIG);
     const restored = COMPONENT_STEPS.filter(({ phase, step }) => isStepDone(state, phase, step) || legacyDone(state, phase)).map((c) => c.component);
     const backup = await checkBeforeRestore(host, reporter, { options, current, kubeconfig, continuing, restored });
@@ -114,12 +120,9 @@ export class RestoreSession {
     if (options.dryRun) return { kind: 'dry-run', backupId: backup.id, lines: await this.preview(state, context, phases) };
     this.journal ??= await JournalWriter.create(host, layout.restoreJournal, records[0]!);
 
-    const pendingIn = (phase: RestorePhase) => phase.steps.filter((s) => !isStepDone(state, phase.name, s.id) && !legacyDone(state, phase.name));
-    // The steps this run may take: the files phase ends a run (the reboot comes next).
-    const runSteps = phases.slice(0, phases.findIndex((p) => p.name === 'files' && pendingIn(p).length > 0) + 1 || phases.length).flatMap(pendingIn);
     let ranPhase = false;
     for (const phase of phases) {
-      const pending = pendingIn(phase);
+      const pending = pendingIn(state, phase);
       if (pending.length === 0) continue;
       if (options.step && ranPhase) return { kind: 'phase-done', backupId: backup.id, phase: previousPhase(phase.name) };
       if (phase.name === 'reboot') {
@@ -128,7 +131,11 @@ export class RestoreSession {
         await this.record({ kind: 'phase', phase: phase.name, at: this.now(), bootId });
       }
       reporter.info(`== ${phase.title}`);
-      await this.runPhase(phase, pending, context, bootId, recorded, (step) => prepareScanAhead(runSteps, runSteps.indexOf(step), context));
+      // A later big tree of this run gets its thread while the steps before it run.
+      await this.runPhase(phase, pending, context, bootId, recorded, (step) => {
+        const at = runSteps.indexOf(step);
+        if (at !== -1) scanAhead(runSteps.slice(at + 1));
+      });
       ranPhase = phase.name !== 'reboot';
       if (phase.name === 'files') {
         await this.putSelinuxBack();
@@ -195,7 +202,7 @@ export class RestoreSession {
   private async preview(state: JournalState, context: StepContext, phases: readonly RestorePhase[]): Promise<string[]> {
     const lines: string[] = [];
     for (const phase of phases) {
-      const pending = phase.steps.filter((s) => !isStepDone(state, phase.name, s.id) && !legacyDone(state, phase.name));
+      const pending = pendingIn(state, phase);
       if (pending.length === 0) continue;
       lines.push(`${phase.title}:`);
       for (const step of pending) {
@@ -294,10 +301,12 @@ function stoppedAt(title: string, error: unknown): RecoveryError {
 
 export type { RestoreBackup };
 
-/**
- * Before step `index` of the steps a run takes: when a later one walks a big tree in another
- * thread, that thread is started now, so that its start-up is not on the tree step's path.
- */
-export function prepareScanAhead(pending: readonly RestoreStep[], index: number, context: StepContext): void {
-  if (pending.slice(index + 1).some((later) => later.scansTree?.(context))) context.host.fs.prepareScan?.();
+function pendingIn(state: JournalState, phase: RestorePhase): RestoreStep[] {
+  return phase.steps.filter((s) => !isStepDone(state, phase.name, s.id) && !legacyDone(state, phase.name));
+}
+
+/** The steps a run may take, in order: the files phase ends a run (the reboot comes next). */
+export function stepsOfThisRun(phases: readonly RestorePhase[], pending: (phase: RestorePhase) => RestoreStep[]): RestoreStep[] {
+  const files = phases.findIndex((phase) => phase.name === 'files' && pending(phase).length > 0);
+  return phases.slice(0, files === -1 ? phases.length : files + 1).flatMap(pending);
 }

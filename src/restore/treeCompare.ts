@@ -45,6 +45,9 @@ export interface CompareOptions {
   grouped: boolean;
 }
 
+/** Files this big whose mtime changed are written without being hashed (see compareEntry). */
+export const WRITE_UNREAD_MIN_BYTES = 8 * 1024 * 1024;
+
 /**
  * What a live entry calls for. With `live.xattrs` undefined they are taken to be the backup's: a
  * verdict of nothing to do is then only final once they are read (xattrsDecide, afterXattrs).
@@ -61,6 +64,9 @@ export function compareEntry(recorded: ManifestEntry, live: LiveFacts, options: 
       if (!options.grouped && live.nlink > 1) return { action: 'write', reason: 'hard-linked to another file' };
       // A later name of an inode has the content of the first one, which is checked instead.
       if (recorded.type === 'hardlink') return metadataVerdict;
+      // A big file whose mtime moved is written without reading it first: it most likely has other
+      // content, and the hash would read all of it only to say so.
+      if (recorded.mtimeNs !== live.mtimeNs && recorded.size >= WRITE_UNREAD_MIN_BYTES) return { action: 'write', reason: 'mtime changed (a big file: written, not compared)' };
       // A changed mtime says nothing about the content; equal metadata does not prove it either.
       if (recorded.mtimeNs !== live.mtimeNs || metadataEqual) return { action: 'hash', ifSame: metadataEqual ? 'none' : 'metadata' };
       return { action: 'metadata' };

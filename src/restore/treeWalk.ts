@@ -101,7 +101,7 @@ export class LiveWalk {
   ) {
     this.rootAbs = Buffer.from(root);
     this.ignored = new Set(ignored.map((rel) => rel.toString('latin1')));
-    this.scan = scan && fs.scanTree ? fs.scanTree(root, [...this.ignored]) : undefined;
+    this.scan = scan && fs.scanTree ? fs.scanTree(root, [...this.ignored], { prepared: true }) : undefined;
   }
 
   /**

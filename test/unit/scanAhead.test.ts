@@ -1,47 +1,31 @@
-// The walker thread of a restore's big tree is started a step ahead of it, within the run.
+// Which steps a restore run takes, and which of them walk a tree big enough for the walker thread
+// that the run starts ahead of them (src/restore/runRestore.ts).
 import { describe, expect, it } from 'vitest';
-import type { StepContext } from '../../src/restore/context.js';
+import type { RestoreBackup } from '../../src/restore/context.js';
 import { RESTORE_PHASES } from '../../src/restore/phases.js';
-import { prepareScanAhead } from '../../src/restore/runRestore.js';
+import { stepsOfThisRun } from '../../src/restore/runRestore.js';
 import { SCAN_MAX_ENTRIES, SCAN_MIN_ENTRIES } from '../../src/restore/treeWalk.js';
 
-function contextWith(entries: Record<string, number>): { context: StepContext; prepared: () => number } {
-  let calls = 0;
-  const components = Object.entries(entries).map(([name, count]) => ({ name, entries: count }));
-  const context = {
-    host: { fs: { prepareScan: () => (calls += 1) } },
-    backup: { summary: { components } },
-  } as unknown as StepContext;
-  return { context, prepared: () => calls };
-}
+const backupOf = (entries: Record<string, number>) =>
+  ({ summary: { components: Object.entries(entries).map(([name, count]) => ({ name, entries: count })) } }) as unknown as Pick<RestoreBackup, 'summary'>;
 
-/** The steps of a run: the files phase, or what comes after the reboot. */
-const run = (...names: string[]) => RESTORE_PHASES.filter((p) => names.includes(p.name)).flatMap((p) => p.steps);
-/** The steps before which a thread is started. */
-function preparedBefore(steps: ReturnType<typeof run>, entries: Record<string, number>): string[] {
-  const { context, prepared } = contextWith(entries);
-  const ids: string[] = [];
-  steps.forEach((step, i) => {
-    const before = prepared();
-    prepareScanAhead(steps, i, context);
-    if (prepared() > before) ids.push(step.id);
-  });
-  return ids;
-}
+const ids = (phases: string[]) => RESTORE_PHASES.filter((p) => phases.includes(p.name)).flatMap((p) => p.steps.map((s) => s.id));
 
-describe('the walker thread started ahead of a big tree', () => {
-  it('is started before each step that comes before a big tree in the same run, and not after it', () => {
-    const files = run('files');
-    const ids = files.map((s) => s.id);
-    expect(preparedBefore(files, { etc: SCAN_MIN_ENTRIES, local: 10, kubelet: 10 })).toEqual(ids.slice(0, ids.indexOf('restore-etc')));
-    // After the reboot: while the reboot is confirmed, ahead of /var/lib/kubelet.
-    const resumed = run('reboot', 'cluster', 'redeploy');
-    expect(preparedBefore(resumed, { etc: 10, local: 10, kubelet: 2 * SCAN_MIN_ENTRIES })).toEqual(['confirm-reboot']);
+describe('the steps of a restore run', () => {
+  it('end with the files phase while it is pending, and run to the end after the reboot', () => {
+    const first = stepsOfThisRun(RESTORE_PHASES, (phase) => phase.steps);
+    expect(first.map((s) => s.id)).toEqual(ids(['files']));
+    const resumed = stepsOfThisRun(RESTORE_PHASES, (phase) => (phase.name === 'files' ? [] : phase.steps));
+    expect(resumed.map((s) => s.id)).toEqual(ids(['reboot', 'cluster', 'redeploy']));
+    expect(resumed.map((s) => s.id)).toContain('restore-kubelet');
   });
 
-  it('is not started for trees walked in this thread: small ones, and those too big to spare its memory', () => {
-    const walkedHere = { etc: SCAN_MIN_ENTRIES - 1, local: 10, kubelet: SCAN_MAX_ENTRIES + 1 };
-    expect(preparedBefore(run('files'), walkedHere)).toEqual([]);
-    expect(preparedBefore(run('reboot', 'cluster', 'redeploy'), walkedHere)).toEqual([]);
+  it('that walk a tree in another thread: from a few thousand entries up to the memory bound', () => {
+    const scanning = (entries: Record<string, number>) =>
+      RESTORE_PHASES.flatMap((p) => p.steps)
+        .filter((s) => s.scansTree?.(backupOf(entries)))
+        .map((s) => s.id);
+    expect(scanning({ etc: SCAN_MIN_ENTRIES, local: 10, kubelet: 2 * SCAN_MIN_ENTRIES })).toEqual(['restore-etc', 'restore-kubelet']);
+    expect(scanning({ etc: SCAN_MIN_ENTRIES - 1, local: 10, kubelet: SCAN_MAX_ENTRIES + 1 })).toEqual([]);
   });
 });

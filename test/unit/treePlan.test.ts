@@ -2,7 +2,7 @@
 // which paths exclusions cover, when a hard-link group is written whole, how a plan reads.
 import { describe, expect, it } from 'vitest';
 import type { ManifestEntry } from '../../src/manifest/schema.js';
-import { compareEntry, afterHash, Exclusions, groupNeedsRewrite, untouchedSinceBackup, type LiveFacts } from '../../src/restore/treeCompare.js';
+import { compareEntry, afterHash, Exclusions, groupNeedsRewrite, untouchedSinceBackup, WRITE_UNREAD_MIN_BYTES, type LiveFacts } from '../../src/restore/treeCompare.js';
 import { describePlan, type TreePlan } from '../../src/restore/treePlan.js';
 import { isStagingPath } from '../../src/restore/treeStaging.js';
 import { LiveWalk } from '../../src/restore/treeWalk.js';
@@ -53,6 +53,14 @@ describe('compareEntry', () => {
     expect(verdict).toEqual({ action: 'hash', ifSame: 'metadata' });
     expect(afterHash(verdict as Extract<typeof verdict, { action: 'hash' }>, recorded(), SHA)).toEqual({ action: 'metadata' });
     expect(afterHash(verdict as Extract<typeof verdict, { action: 'hash' }>, recorded(), 'b'.repeat(64))).toMatchObject({ action: 'write' });
+  });
+
+  it('writes a big file whose mtime changed without hashing it, and still hashes one whose mtime is the same', () => {
+    const big = { size: WRITE_UNREAD_MIN_BYTES };
+    expect(compareEntry(recorded(big), live({ ...big, mtimeNs: '2000' }), alone)).toMatchObject({ action: 'write' });
+    expect(compareEntry(recorded(big), live(big), alone)).toEqual({ action: 'hash', ifSame: 'none' });
+    const smaller = { size: WRITE_UNREAD_MIN_BYTES - 1 };
+    expect(compareEntry(recorded(smaller), live({ ...smaller, mtimeNs: '2000' }), alone)).toMatchObject({ action: 'hash' });
   });
 
   it('trusts the content when only mode, owner or xattrs differ at the same size and mtime', () => {
