@@ -67,6 +67,12 @@ const CHECK_EVERY_MS = 20;
  */
 const GROWTH = 1.2;
 /**
+ * Growth allowed however little the last collection kept: a backup keeps about 35 MB live, and a
+ * fifth of that was a full collection every 7 MB, a third of the main thread while it described
+ * a copy. Above 80 MB kept (a big restore plan) the fifth is the larger, and memory the limit.
+ */
+const MIN_HEADROOM = 16 * 1024 * 1024;
+/**
  * Growth since the last collection that a young-generation collection (a millisecond or two) is
  * spent on: a walk's paths are short-lived Buffers in 8 KiB slabs, freed only by a collection,
  * and waiting for the full one let tens of MiB of dead slabs pile up.
@@ -78,8 +84,8 @@ export type Collect = (options?: { type?: 'major' | 'minor' }) => void;
 
 /**
  * With `--expose-gc` (in HEAP_OPTIONS): collects whenever the memory in use (the heap, and the
- * Buffers outside it) has grown by a fifth over what the last collection kept, and is above the
- * floor; in between, a young-generation collection each time it has grown by MINOR_STEP. V8
+ * Buffers outside it) has grown by a fifth (at least MIN_HEADROOM) over what the last collection
+ * kept, and is above the floor; in between, a young-generation collection each time it has grown by MINOR_STEP. V8
  * alone lets a walk's short-lived garbage pile up in the old generation to several times what is
  * live; a hard --max-old-space-size would do the same work but kill a restore whose plan is
  * genuinely large. The check runs on a timer between the walks' slices, so it costs nothing while
@@ -94,7 +100,7 @@ export function keepHeapSmall(gc: Collect | undefined, inUse: () => number): () 
     if (used >= limit) {
       gc();
       const kept = inUse();
-      limit = Math.max(COLLECT_FLOOR, GROWTH * kept);
+      limit = Math.max(COLLECT_FLOOR, kept + Math.max(MIN_HEADROOM, (GROWTH - 1) * kept));
       minorAt = kept + MINOR_STEP;
     } else if (used >= minorAt) {
       gc({ type: 'minor' });

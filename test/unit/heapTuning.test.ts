@@ -45,11 +45,12 @@ describe('heap tuning of the single binary', () => {
 });
 
 describe('keepHeapSmall', () => {
-  it('collects fully once the heap has grown by a fifth over what the last collection kept (never below the floor), and the young generation every 8 MiB in between', () => {
+  it('collects fully once the heap has grown by a fifth over what the last collection kept, or by 16 MiB where that is more (never below the floor), and the young generation every 8 MiB in between', () => {
     vi.useFakeTimers();
     try {
       const MiB = 1024 * 1024;
       let used = 10 * MiB;
+      let live = 30 * MiB;
       const majors: number[] = [];
       const minors: number[] = [];
       const stop = keepHeapSmall((options) => {
@@ -59,7 +60,7 @@ describe('keepHeapSmall', () => {
           return;
         }
         majors.push(used);
-        used = 30 * MiB; // what is live
+        used = live; // what is live
       }, () => used);
       vi.advanceTimersByTime(200);
       expect([majors, minors]).toEqual([[], []]);
@@ -75,13 +76,26 @@ describe('keepHeapSmall', () => {
       used = 35 * MiB; // under 1.2 x 30 MiB, and under 30 + 8 MiB
       vi.advanceTimersByTime(200);
       expect([majors.length, minors.length]).toEqual([1, 1]);
-      used = 37 * MiB; // over 1.2 x 30 MiB
+      used = 37 * MiB; // over 1.2 x 30 MiB, but under 30 + 16 MiB (and 30 + 8 MiB): nothing
+      vi.advanceTimersByTime(200);
+      expect([majors.length, minors.length]).toEqual([1, 1]);
+      used = 47 * MiB; // over 30 + 16 MiB
       vi.advanceTimersByTime(20);
       expect(majors).toHaveLength(2);
+      live = 100 * MiB; // a big plan: a fifth of it is more than 16 MiB
+      used = 200 * MiB;
+      vi.advanceTimersByTime(20);
+      expect(majors).toHaveLength(3);
+      used = 118 * MiB; // under 1.2 x 100 MiB (minor ones only)
+      vi.advanceTimersByTime(200);
+      expect(majors).toHaveLength(3);
+      used = 121 * MiB;
+      vi.advanceTimersByTime(20);
+      expect(majors).toHaveLength(4);
       stop();
       used = 500 * MiB;
       vi.advanceTimersByTime(200);
-      expect(majors).toHaveLength(2);
+      expect(majors).toHaveLength(4);
     } finally {
       vi.useRealTimers();
     }
