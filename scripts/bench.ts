@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { removeSandbox } from './sandbox/sandboxNode.js';
+import { Trash } from './bench/trash.js';
 import { startEtcd, type RunningEtcd } from './sandbox/etcd.js';
 import { createBenchNode, describeScale, SCALES, type ScaleName } from './bench/benchNode.js';
 import { backupBenchmark, BENCH_NAMES, currentGeneration, interleave, restoreBenchmark, verifyBenchmark, warmUp, type Benchmark, type BenchName, type Context } from './bench/benchmarks.js';
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
 
   const work = await mkdtemp(path.join(os.tmpdir(), 'upgrade-recovery-bench-'));
   let etcd: RunningEtcd | undefined;
+  const trash = new Trash(path.join(work, 'trash'), log);
   try {
     log(`work dir ${work}; starting a real etcd on loopback`);
     etcd = await startEtcd(path.join(work, 'etcd'));
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
       runOptions: { signal: abort.signal, timeoutMs: 3 * 3600_000, scratch: work, heartbeat: (s) => log(`  ... still running (${Math.round(s)} s)`) },
       fraction: 0.05,
       seed: opts.seed,
+      trash,
     };
     const rows: Row[] = [];
     // Backup first (it leaves the backup the other two need), then verify, then restore.
@@ -152,8 +155,10 @@ async function main(): Promise<void> {
     for (const benchmark of [backupBenchmark(context), verifyBenchmark(context), restoreBenchmark(context)]) {
       if (opts.only.includes(benchmark.name)) rows.push(...(await runBenchmark(benchmark, caches, opts)));
     }
+    await trash.empty();
     await report(opts, rows, context, drop, work);
   } finally {
+    await trash.empty();
     await etcd?.stop().catch((error: Error) => log(`stopping etcd: ${error.message}`));
     if (opts.keep) log(`the sandbox is kept in ${work}`);
     else {
@@ -188,7 +193,7 @@ async function report(opts: Options, rows: Row[], context: Context, drop: { allo
     `machine: ${os.cpus().length} cores, load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews the figures)`,
     'peak memory: GNU /usr/bin/time -f %M around each command = peak RSS of the largest single process of its tree (rusage max, not a sum); which process, and the PSS sum of the tree: /proc sampled every 200 ms',
     `cache: warm = no drop (after an untimed warm-up round${opts.warmup ? '' : ': skipped here'}); cold = sync; echo 3 > /proc/sys/vm/drop_caches before each timed command${drop.allowed ? '' : ` -- NOT ALLOWED here: ${drop.reason}`}; sync before every timed command in both modes`,
-    'backup: ours includes the ostree step (already pinned after the first run), the etcd snapshot (cluster-backup.sh on a real etcd), exclude list, extras.tgz, the tool copy and a final sync; cp -a copies the 3 trees only. The previous backup/copy is removed before each round, off the clock',
+    'backup: ours includes the ostree step (already pinned after the first run), the etcd snapshot (cluster-backup.sh on a real etcd), exclude list, extras.tgz, the tool copy and a final sync; cp -a copies the 3 trees only. The previous backup/copy is moved aside before each round, off the clock, and deleted at the end (deleted just before, its inodes made this machine's ext4 without a journal create files several times slower: scripts/bench/trash.ts)',
     'verify: ours also checks extras.tgz, the exclude list and the tool copy (step verify-files); sha256sum reads only the 3 trees',
     `restore: judged on the restore of the three trees (steps restore-local, restore-etc, restore-kubelet: plan, staging, renames, deletions, metadata, both flushes), which is what rsync does; the whole restore (restore + reboot (standin-boot, new boot id) + restore --resume, --poll-interval 0.02: also the backup checks before each run, the stand-in node commands, cluster-restore.sh restoring the real etcd, the redeployments and the health report) is shown under it. Each round starts from the same tree: reset to the backup (rsync -aAXH, off the clock), then the same seeded mutation: ${mutation.map((m) => `${m.tree} ${m.changed} changed/${m.deleted} deleted/${m.added} added of ${m.files}`).join(', ')}`,
     'targets are set for the default scale on a 2-core machine; peak-memory targets bind at 1,000,000 entries',

@@ -3,10 +3,11 @@
 // timed `run`.
 import { execa } from 'execa';
 import { mkdtempSync, readlinkSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { STANDINS_DIR, type SandboxNode } from '../sandbox/sandboxNode.js';
 import { mutate, resetTrees, TREES, type MutationCounts } from './benchNode.js';
+import type { Trash } from './trash.js';
 import { resultEvent, settle, stepDurations, timed, timedShell, type CacheMode, type Measurement, type RunOptions } from './measure.js';
 
 export const BENCH_NAMES = ['backup', 'verify', 'restore'] as const;
@@ -37,6 +38,8 @@ export interface Context {
   seed: number;
   /** Filled by the restore benchmark: what one mutation did. */
   mutation?: MutationCounts[];
+  /** Where the backup comparison's previous copies go (see trash.ts). */
+  trash: Trash;
 }
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -66,14 +69,14 @@ export function backupBenchmark(context: Context): Benchmark {
       // A first backup each round, as cp -a gets a fresh dir: removing the previous generation
       // would otherwise be on our clock only.
       prepare: async () => {
-        await rm(recovery, { recursive: true, force: true });
+        await context.trash.discard(recovery);
         await mkdir(recovery, { mode: 0o700 });
       },
       run: async () => ours(context, ['backup', '--root', root, '--json', '--force', '--space-margin', '0']),
     },
     old: {
       label: 'cp -a of /etc, /usr/local, /var/lib/kubelet',
-      prepare: () => rm(copy, { recursive: true, force: true }),
+      prepare: () => context.trash.discard(copy),
       run: () =>
         timedShell(
           `mkdir ${quote(copy)} && cp -a ${quote(`${root}/etc`)} ${quote(`${copy}/etc`)} && cp -a ${quote(`${root}/usr/local/`)} ${quote(`${copy}/local`)} && cp -a ${quote(`${root}/var/lib/kubelet`)} ${quote(`${copy}/kubelet`)}`,
