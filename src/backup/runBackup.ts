@@ -30,6 +30,7 @@ import {
   ostreeRecordSchema,
   type BackupState,
   type BackupSummary,
+  type ComponentRecord,
 } from './summary.js';
 import { z } from 'zod';
 import { backupClusterCheck, writeIdentity, type ClusterFacts } from '../identity/backupCheck.js';
@@ -78,6 +79,8 @@ interface StepContext {
   /** Tree copies started ahead of their step. */
   copies: Map<string, CopyUnderWay>;
   copySlots: Slots;
+  /** Each tree's manifest, written as soon as its copy ends (awaited by its step). */
+  manifests: Map<string, Promise<ComponentRecord>>;
   /** Early flushes of finished copies, waited for before the seal. */
   flushes: Array<Promise<unknown>>;
   /** The copy of the tool into the backup, started with the tree copies (awaited by its step). */
@@ -113,13 +116,31 @@ function startCopy(context: StepContext, tree: (typeof TREE_COMPONENTS)[number],
   return { startedAt, done };
 }
 
-/** Starts the copies of the trees not copied yet, with one progress line for all of them. */
+/**
+ * Trees described at once: /usr/local is mostly bytes, hashed in another thread, and /etc mostly
+ * entries, described in this one; one after the other, one core idled through each. Above
+ * DESCRIBE_ALONE_ENTRIES in all, one at a time (a second hashing thread would count against a
+ * million-entry backup's memory).
+ */
+const DESCRIBES_AT_ONCE = 2;
+const DESCRIBE_ALONE_ENTRIES = 200_000;
+
+/**
+ * Starts the copies of the trees not copied yet, with one progress line for all of them, and the
+ * description of each into its manifest as soon as its copy ends.
+ */
 function startCopies(context: StepContext): void {
   const { host, reporter, paths, estimate, copies, isDone } = context;
   const trees = TREE_COMPONENTS.filter((tree) => !isDone(tree.name) && !copies.has(tree.name));
   if (!trees.length) return;
   const counted = { entries: 0 };
-  for (const tree of trees) copies.set(tree.name, startCopy(context, tree, counted));
+  const entries = sum(trees.map((tree) => estimate.trees[tree.name as TreeName].entries));
+  const describeSlots = new Slots(entries > DESCRIBE_ALONE_ENTRIES ? 1 : DESCRIBES_AT_ONCE);
+  for (const tree of trees) {
+    const copy = startCopy(context, tree, counted);
+    copies.set(tree.name, copy);
+    context.manifests.set(tree.name, awaitedLater(copy.done.then(() => describeSlots.use(() => describeCopy(context, tree, copy)))));
+  }
   const sizes = trees.map((tree) => estimate.trees[tree.name as TreeName]);
   const expected = { entries: sum(sizes.map((size) => size.entries)), allocated: sum(sizes.map((size) => size.allocated)) };
   const all = Promise.allSettled(trees.map((tree) => copies.get(tree.name)!.done));
@@ -129,47 +150,51 @@ function startCopies(context: StepContext): void {
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 /**
- * The first of `pending`, except among the tree steps: the tree whose copy ends first is described
- * first, so that its hashing overlaps the copies still running (a big /etc would otherwise hold
- * back the hashing of /usr/local and /var/lib/kubelet, copied long before).
+ * The first of `pending`, except among the tree steps: the tree whose manifest is written first is
+ * recorded first (each is described as soon as its copy ends, while the copies still running go
+ * on: a big /etc would otherwise hold back the hashing of /usr/local and /var/lib/kubelet, copied
+ * long before).
  */
 async function nextToRun(context: StepContext, pending: BackupStep[]): Promise<BackupStep> {
   const first = pending[0]!;
   if (!treeSteps.includes(first)) return first;
   startCopies(context);
   const trees = pending.filter((step) => treeSteps.includes(step) && !context.isDone(step.id));
-  // A failed copy counts as ended: its step is the one that reports the failure.
-  return Promise.race(trees.map((step) => context.copies.get(step.id)!.done.then(() => step, () => step)));
+  // A failed copy or description counts as ended: its step is the one that reports the failure.
+  return Promise.race(trees.map((step) => context.manifests.get(step.id)!.then(() => step, () => step)));
 }
 
 /**
  * The copies of every tree not yet copied start with the backup (cp -a, in child processes that
- * share COPY_PROCESSES slots); each tree step waits for its own copy and describes it while the
- * later trees are still copying: reads in flight on the disk and hashing on the other core.
+ * share COPY_PROCESSES slots); each tree is described into its manifest as soon as its copy ends
+ * (two at a time), while the later trees are still copying: reads in flight on the disk and
+ * hashing on the other core. Its step waits for that manifest and records it.
  */
 const treeSteps: BackupStep[] = TREE_COMPONENTS.map((tree) => ({
   id: tree.name,
   title: `Copy ${tree.nodePath} into ${tree.name}/`,
   async run(context) {
-    const { host, reporter, paths, estimate, copies } = context;
-    // runBackup started the copies (a failure waits for the others there).
-    const copy = copies.get(tree.name)!;
-    await copy.done;
-    copies.delete(tree.name);
-    // Its writeback starts now, on the disk while we hash on the CPU, instead of all of it in
-    // the final sync (which stays the one that counts).
-    context.flushes.push(host.runner.run('sync', ['-f', paths.tree(tree.name)]).catch(() => undefined));
-    const sourceDir = await resolveNodePath(host, tree.nodePath);
-    return await writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, estimate.trees[tree.name as TreeName], {
-      dir: sourceDir,
-      startedAt: copy.startedAt,
-    });
+    // runBackup started the copy and its description (a failure waits for the others there).
+    const record = await context.manifests.get(tree.name)!;
+    context.copies.delete(tree.name);
+    context.manifests.delete(tree.name);
+    return record;
   },
   describe: (r) => {
     const record = componentRecordSchema.parse(r);
     return `${record.entries} entries, ${record.files} files, ${formatBytes(record.bytes)}`;
   },
 }));
+
+/** The manifest of a tree whose copy has ended, written while other trees may still copy. */
+async function describeCopy(context: StepContext, tree: (typeof TREE_COMPONENTS)[number], copy: CopyUnderWay): Promise<ComponentRecord> {
+  const { host, reporter, paths, estimate } = context;
+  // Its writeback starts now, on the disk while we hash on the CPU, instead of all of it in the
+  // final sync (which stays the one that counts).
+  context.flushes.push(host.runner.run('sync', ['-f', paths.tree(tree.name)]).catch(() => undefined));
+  const sourceDir = await resolveNodePath(host, tree.nodePath);
+  return writeTreeManifest(host, reporter, paths, tree.name, tree.nodePath, estimate.trees[tree.name as TreeName], { dir: sourceDir, startedAt: copy.startedAt });
+}
 
 export const BACKUP_STEPS: BackupStep[] = [
   {
@@ -261,7 +286,18 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
 
     const { partial, resumed } = await startOrResume(host, reporter, layout, bootId, options.fresh);
     const state = partial.state!;
-    const context: StepContext = { host, reporter, paths: partial.paths, estimate, options, copies: new Map(), copySlots: new Slots(COPY_PROCESSES), flushes: [], isDone: (id) => id in state.results };
+    const context: StepContext = {
+      host,
+      reporter,
+      paths: partial.paths,
+      estimate,
+      options,
+      copies: new Map(),
+      copySlots: new Slots(COPY_PROCESSES),
+      manifests: new Map(),
+      flushes: [],
+      isDone: (id) => id in state.results,
+    };
     const pending = BACKUP_STEPS.filter((step) => !step.enabled || step.enabled(options));
     // The tree copies and the tool's copy need nothing of the ostree and etcd steps before them
     // (those change neither /etc, /usr/local nor /var/lib/kubelet): they start now and run
@@ -289,8 +325,9 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
         reporter.stepEnd(step.id, 'done', step.describe(result));
       }
     } finally {
-      // Never leave a cp writing into the generation behind us (the lock is released next).
+      // Never leave a cp or a manifest writing into the generation behind us (the lock is released next).
       await Promise.allSettled([...context.copies.values()].map((copy) => copy.done));
+      await Promise.allSettled(context.manifests.values());
       await context.toolCopy?.catch(() => undefined);
     }
 
