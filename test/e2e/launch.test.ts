@@ -106,7 +106,7 @@ describe('launch on a sandbox host root', () => {
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       // One SIGTERM, as the kubelet sends: a second one ends the process at once, by design.
-      if (stdout.includes('"step":"etc"') && !sent) {
+      if (stdout.includes('"step":"cluster"') && !sent) {
         sent = true;
         child.kill('SIGTERM');
       }
