@@ -46,3 +46,33 @@ export class RecordingReporter implements Reporter {
     return this.events.filter((e) => e.type === 'warn').map((e) => String(e.message));
   }
 }
+
+/**
+ * Passes events on until closed, then drops them. A launch stopped by a signal writes its result
+ * while the backup's steps are still winding down: once the result is out, nothing may follow it.
+ */
+export class GatedReporter implements Reporter {
+  private open = true;
+
+  constructor(private readonly inner: Reporter) {}
+
+  close(): void {
+    this.open = false;
+  }
+
+  stepStart(step: string, title: string): void {
+    if (this.open) this.inner.stepStart(step, title);
+  }
+  stepEnd(step: string, outcome: 'done' | 'skipped' | 'failed', detail?: string): void {
+    if (this.open) this.inner.stepEnd(step, outcome, detail);
+  }
+  progress(event: ProgressEvent): void {
+    if (this.open) this.inner.progress(event);
+  }
+  info(message: string): void {
+    if (this.open) this.inner.info(message);
+  }
+  warn(message: string): void {
+    if (this.open) this.inner.warn(message);
+  }
+}

@@ -119,6 +119,35 @@ describe('launch on a sandbox host root', () => {
     expect(existsSync(path.join(node.backupDir, '.upgrade-recovery.lock'))).toBe(false);
   });
 
+  it('on SIGTERM at any step, the result line is still the last one (steps still running stay quiet)', async () => {
+    // The backup goes on while the handler puts the host back; a step that starts after the
+    // result was written must not print after it.
+    let interrupted = 0;
+    for (const step of ['cluster', 'local', 'etc', 'kubelet', 'exclude-list', 'extras', 'tool', 'seal']) {
+      const child = startBinary([...args, '--json'], s.env);
+      let stdout = '';
+      let sent = false;
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (!sent && stdout.includes(`"event":"stepStart","step":"${step}"`)) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
+      });
+      const result = await child;
+      // A resumed backup skips the steps its partial already holds.
+      if (!sent) continue;
+      // The last steps can end before the signal arrives: then the run simply succeeded.
+      if (result.exitCode === 0 && lastLine(stdout).talm === 'Succeeded') continue;
+      interrupted++;
+      expect(result.exitCode, `${step}: ${stdout}`).toBe(143);
+      expect(lastLine(stdout), `${step}: ${stdout}`).toMatchObject({ outcome: 'interrupted', talm: 'BackupTimeout' });
+      expect(existsSync(booted())).toBe(true);
+      expect(existsSync(path.join(node.backupDir, '.upgrade-recovery.lock'))).toBe(false);
+    }
+    expect(interrupted).toBeGreaterThanOrEqual(4);
+  });
+
   it('refuses to back up a degraded cluster (TALM sees UnrecoverableError) unless --force, which marks the backup', async () => {
     const previous = currentGeneration(node.backupDir);
     const refused = await runBinary([...args, '--json'], { env: { ...s.env, STANDIN_CLUSTER: 'degraded' } });

@@ -9,6 +9,7 @@ import { realHost } from '../../host/real.js';
 import { chrootNodeCommands, directNodeCommands } from '../../host/chrootRunner.js';
 import { formatBytes } from '../../backup/diskSpace.js';
 import { LaunchSession, talmOutcome, type LaunchOutcome } from '../../launch/runLaunch.js';
+import { GatedReporter } from '../../core/reporter.js';
 import { EXIT, exitCodeFor } from '../exitCodes.js';
 import { createOutput, type Output } from '../output.js';
 import { TOOL_VERSION } from '../version.js';
@@ -41,40 +42,58 @@ export function launchDir(flags: LaunchFlags): string {
 export async function launchCommand(flags: LaunchFlags, selfExecutable: string | undefined): Promise<number> {
   const host = launchHost(flags);
   const output = createOutput(flags.json, host.runner);
-  const session = new LaunchSession(host, output.reporter, {
+  // The run and a signal race to end the launch: whichever ends it closes the gate first, so the
+  // result line is the last one (TALM and people read the Job's log from the end).
+  const reporter = new GatedReporter(output.reporter);
+  const session = new LaunchSession(host, reporter, {
     dir: launchDir(flags),
     spaceMargin: flags.spaceMargin,
     force: flags.force ?? false,
     toolVersion: TOOL_VERSION,
     ...(selfExecutable ? { selfExecutable } : {}),
   });
-  const removeHandlers = onSignals(async (signal) => {
-    output.reporter.warn(`${signal}: stopping; the partial backup is kept and the next launch resumes it`);
-    await session.interrupt().catch((error: unknown) => output.reporter.warn(`while stopping: ${errorMessage(error)}`));
-    finish(output, flags.json, false, [`Stopped by ${signal}; the previous backup is untouched`, 'Next: run the Job again (the backup resumes)'], {
-      outcome: 'interrupted',
-      talm: talmOutcome('signal'),
-      exitCode: SIGNAL_EXIT[signal],
-      signal,
-    });
-    await output.close();
-    return SIGNAL_EXIT[signal];
+  let stopping: Promise<number> | undefined;
+  const removeHandlers = onSignals((signal) => {
+    stopping ??= (async () => {
+      reporter.warn(`${signal}: stopping; the partial backup is kept and the next launch resumes it`);
+      await session.interrupt().catch((error: unknown) => reporter.warn(`while stopping: ${errorMessage(error)}`));
+      reporter.close();
+      finish(output, flags.json, false, [`Stopped by ${signal}; the previous backup is untouched`, 'Next: run the Job again (the backup resumes)'], {
+        outcome: 'interrupted',
+        talm: talmOutcome('signal'),
+        exitCode: SIGNAL_EXIT[signal],
+        signal,
+      });
+      await output.close();
+      return SIGNAL_EXIT[signal];
+    })();
+    return stopping;
   });
+  // A run that ends (or fails, its files moved back under it) after a signal: the signal's result stands.
+  const ended = (write: () => number): number | Promise<number> => {
+    if (stopping) return stopping;
+    reporter.close();
+    return write();
+  };
   try {
     const outcome = await session.run();
-    finish(output, flags.json, true, describe(outcome), { ...resultJson(outcome), talm: talmOutcome('ok'), exitCode: EXIT.ok });
-    return EXIT.ok;
-  } catch (error) {
-    const kind: FailureKind = error instanceof RecoveryError ? error.kind : 'failure';
-    const code = exitCodeFor(kind);
-    const next = error instanceof RecoveryError ? error.next : undefined;
-    finish(output, flags.json, false, [`error: ${errorMessage(error)}`, ...(next ? [`Next: ${next}`] : []), 'The previous backup, if any, is untouched'], {
-      outcome: kind === 'precondition' || kind === 'usage' ? 'refused' : 'failed',
-      talm: talmOutcome(kind),
-      exitCode: code,
-      error: { kind, message: errorMessage(error), ...(next ? { next } : {}) },
+    return await ended(() => {
+      finish(output, flags.json, true, describe(outcome), { ...resultJson(outcome), talm: talmOutcome('ok'), exitCode: EXIT.ok });
+      return EXIT.ok;
     });
-    return code;
+  } catch (error) {
+    return await ended(() => {
+      const kind: FailureKind = error instanceof RecoveryError ? error.kind : 'failure';
+      const code = exitCodeFor(kind);
+      const next = error instanceof RecoveryError ? error.next : undefined;
+      finish(output, flags.json, false, [`error: ${errorMessage(error)}`, ...(next ? [`Next: ${next}`] : []), 'The previous backup, if any, is untouched'], {
+        outcome: kind === 'precondition' || kind === 'usage' ? 'refused' : 'failed',
+        talm: talmOutcome(kind),
+        exitCode: code,
+        error: { kind, message: errorMessage(error), ...(next ? { next } : {}) },
+      });
+      return code;
+    });
   } finally {
     removeHandlers();
     await output.close();
