@@ -179,7 +179,7 @@ async function takeBackup(backup: Benchmark): Promise<void> {
 async function runBenchmark(benchmark: Benchmark, caches: CacheMode[], opts: Options): Promise<Row[]> {
   if (opts.warmup) await warmUp(benchmark, opts.skipOld, log);
   const rows: Row[] = [];
-  for (const cache of caches) rows.push(summarise(await interleave(benchmark, cache, opts.rounds, opts.skipOld, log), benchmark.treeSteps));
+  for (const cache of caches) rows.push(summarise(await interleave(benchmark, cache, opts.rounds, opts.skipOld, log), benchmark.treeSteps, benchmark.treeSpanAfter));
   return rows;
 }
 

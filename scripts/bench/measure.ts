@@ -21,6 +21,8 @@ export interface Measurement {
   steps?: Record<string, number>;
   /** Our binary only: milliseconds per activity inside a step (`etc/copy`, `etc/hash`), to about a second. */
   phases?: Record<string, number>;
+  /** Our binary only: when each step ended (its last end), epoch milliseconds: for spans across steps. */
+  ends?: Record<string, number>;
   /** Sampled from /proc (to say WHO holds the memory): largest RSS per command name, KiB. */
   processes?: Record<string, number>;
   /**
@@ -217,9 +219,10 @@ export function median(values: number[]): number {
  * first progress event (the step's start, for the first one) to the next activity's first event
  * (or the step's end), so those splits are good to about a second.
  */
-export function stepDurations(stdout: string): { steps: Record<string, number>; phases: Record<string, number> } {
+export function stepDurations(stdout: string): { steps: Record<string, number>; phases: Record<string, number>; ends: Record<string, number> } {
   const steps: Record<string, number> = {};
   const phases: Record<string, number> = {};
+  const ends: Record<string, number> = {};
   let current: { step: string; start: number; activities: Array<[string, number]> } | undefined;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
@@ -233,13 +236,14 @@ export function stepDurations(stdout: string): { steps: Record<string, number>; 
     if (event.event === 'stepEnd' && current && current.step === event.step) {
       const { step, start, activities } = current;
       steps[step] = (steps[step] ?? 0) + time - start;
+      ends[step] = time;
       activities.forEach(([activity, from], i) => {
         phases[`${step}/${activity}`] = (phases[`${step}/${activity}`] ?? 0) + (activities[i + 1]?.[1] ?? time) - from;
       });
       current = undefined;
     }
   }
-  return { steps, phases };
+  return { steps, phases, ends };
 }
 
 /** The last JSON line of our binary: its result. */

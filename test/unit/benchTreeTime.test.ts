@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { stepDurations } from '../../scripts/bench/measure.js';
+import { treeTimeMs } from '../../scripts/bench/report.js';
+
+const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+const line = (event: string, step: string, ms: number) => JSON.stringify({ time: at(ms), event, step });
+
+describe("the bench's time for our tree steps", () => {
+  // A backup: copies run from cluster-health's end; each tree step only records its manifest.
+  const stdout = [
+    line('stepStart', 'cluster-health', 0),
+    line('stepEnd', 'cluster-health', 100),
+    line('stepStart', 'cluster', 100),
+    line('stepEnd', 'cluster', 900),
+    line('stepStart', 'local', 1500),
+    line('stepEnd', 'local', 1510),
+    line('stepStart', 'etc', 2000),
+    line('stepEnd', 'etc', 2030),
+  ].join('\n');
+
+  it('records when each step ended', () => {
+    const { steps, ends } = stepDurations(stdout);
+    expect(steps).toMatchObject({ 'cluster-health': 100, cluster: 800, local: 10, etc: 30 });
+    expect(ends.etc! - ends['cluster-health']!).toBe(1930);
+  });
+
+  it('is the span from the step named to the last tree step, or else the sum of the tree steps', () => {
+    const sample = { wallMs: 2100, peakRssKiB: 1, ...stepDurations(stdout) };
+    expect(treeTimeMs(sample, ['etc', 'local', 'kubelet'], 'cluster-health')).toBe(1930);
+    expect(treeTimeMs(sample, ['etc', 'local', 'kubelet'])).toBe(40);
+    // No end for the step named (an older run's JSON): the sum.
+    expect(treeTimeMs(sample, ['etc', 'local'], 'space')).toBe(40);
+  });
+});
