@@ -74,13 +74,13 @@ async function readLines<S extends z.ZodType, T>(
   onEntry: (entry: T, offset: number) => void | Promise<void>,
   handOn: (parsed: z.infer<S>, value: unknown) => T,
 ): Promise<ManifestReadResult> {
-  const digest = createHash('sha256');
+  const digest = new LinesDigest();
   let header: ManifestHeader | undefined;
   let footer: ManifestFooter | undefined;
   let lineNumber = 0;
   let entries = 0;
   // Synchronous unless onEntry waits: a promise per line would cost more than the line's parse.
-  const onLine = (bytes: Buffer, offset: number): Promise<void> | undefined => {
+  const onLine = (bytes: Buffer, offset: number, terminated: boolean): Promise<void> | undefined => {
     lineNumber += 1;
     if (footer) throw new ManifestDamagedError(file, `line ${lineNumber}: data after the footer`);
     let value: unknown;
@@ -98,7 +98,7 @@ async function readLines<S extends z.ZodType, T>(
       const parsed = manifestFooterSchema.safeParse(value);
       if (!parsed.success) throw new ManifestDamagedError(file, `line ${lineNumber}: bad footer`);
       footer = parsed.data;
-      if (footer.digest !== digest.digest('hex')) throw new ManifestDamagedError(file, 'digest does not match its content');
+      if (footer.digest !== digest.hex()) throw new ManifestDamagedError(file, 'digest does not match its content');
       if (footer.entries !== entries) throw new ManifestDamagedError(file, `footer counts ${footer.entries} entries, file has ${entries}`);
       return undefined;
     } else {
@@ -109,12 +109,11 @@ async function readLines<S extends z.ZodType, T>(
       entries += 1;
       entry = handOn(parsed.data as z.infer<S>, value);
     }
-    digest.update(bytes);
-    digest.update(NEWLINE_BYTES);
+    digest.add(bytes, terminated);
     return entry !== undefined ? (onEntry(entry, offset) ?? undefined) : undefined;
   };
   try {
-    await forEachLine(fs, file, onLine);
+    await forEachLine(fs, file, onLine, () => digest.flush());
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new RecoveryError('failure', `manifest ${file} is missing`, 'upgrade-recovery backup');
@@ -260,11 +259,59 @@ class ChunkReader {
 }
 
 /**
+ * The SHA-256 of lines as a manifest's footer covers them: each line and a newline. The lines of
+ * one chunk lie one after the other in its buffer, a newline between them, and are hashed as one
+ * run when the buffer is about to be read into again: two hash updates per line cost a 30,000-line
+ * manifest 25 ms, one per chunk about 1.
+ */
+export class LinesDigest {
+  private readonly digest = createHash('sha256');
+  private run: { buffer: ArrayBufferLike; start: number; end: number } | undefined;
+
+  /** A line, without its newline; `terminated`: the newline follows it in the same buffer. */
+  add(line: Buffer, terminated: boolean): void {
+    if (!terminated) {
+      // The last line of a file without a final newline: hashed as if it had one.
+      this.flush();
+      this.digest.update(line);
+      this.digest.update(NEWLINE_BYTES);
+      return;
+    }
+    const end = line.byteOffset + line.length + 1;
+    if (this.run && this.run.buffer === line.buffer && this.run.end === line.byteOffset) {
+      this.run.end = end;
+      return;
+    }
+    this.flush();
+    this.run = { buffer: line.buffer, start: line.byteOffset, end };
+  }
+
+  /** Hashes the run so far: the buffer its lines are in is about to change. */
+  flush(): void {
+    if (!this.run) return;
+    const { buffer, start, end } = this.run;
+    this.digest.update(new Uint8Array(buffer, start, end - start));
+    this.run = undefined;
+  }
+
+  hex(): string {
+    this.flush();
+    return this.digest.digest('hex');
+  }
+}
+
+/**
  * Calls `onLine` with every line of the file (without its newline, the last one even without
  * one), reading it in large synchronous chunks: a stream with readline costs more per line than
- * parsing it does. A line's bytes are only good until `onLine` returns or its promise settles.
+ * parsing it does. A line's bytes are only good until `onLine` returns or its promise settles,
+ * and until `beforeRefill` is called (then the buffer they are in is read into again).
  */
-async function forEachLine(fs: HostFs, file: string, onLine: (line: Buffer, offset: number) => Promise<void> | undefined): Promise<void> {
+async function forEachLine(
+  fs: HostFs,
+  file: string,
+  onLine: (line: Buffer, offset: number, terminated: boolean) => Promise<void> | undefined,
+  beforeRefill?: () => void,
+): Promise<void> {
   const fd = fs.sync.openSync(file, 'r');
   try {
     const reader = new ChunkReader(fs, fd);
@@ -275,15 +322,16 @@ async function forEachLine(fs: HostFs, file: string, onLine: (line: Buffer, offs
       const end = view.indexOf(NEWLINE, start);
       if (end === -1) {
         if (!more) {
-          if (start < view.length) await onLine(view.subarray(start), reader.base + start);
+          if (start < view.length) await onLine(view.subarray(start), reader.base + start, false);
           return;
         }
+        beforeRefill?.();
         more = reader.refill(start);
         view = reader.view;
         start = 0;
         continue;
       }
-      const pending = onLine(view.subarray(start, end), reader.base + start);
+      const pending = onLine(view.subarray(start, end), reader.base + start, true);
       if (pending) await pending;
       start = end + 1;
       const pause = breathe();

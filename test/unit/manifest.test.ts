@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManifestWriter } from '../../src/manifest/writer.js';
-import { ManifestDamagedError, ManifestLines, readManifest, readManifestKeys, wholeEntry } from '../../src/manifest/reader.js';
+import { LinesDigest, ManifestDamagedError, ManifestLines, readManifest, readManifestKeys, wholeEntry } from '../../src/manifest/reader.js';
+import { createHash } from 'node:crypto';
 import type { ManifestEntry, ManifestEntryKeys } from '../../src/manifest/schema.js';
 import { memHost } from '../support/memHost.js';
 
@@ -54,6 +55,42 @@ describe('manifest writer and reader', () => {
     const text = String(await host.fs.readFile('/m/etc.jsonl', 'utf8'));
     await host.fs.writeFile('/m/etc.jsonl', text.replace('"type":"symlink"', '"type":"weird"'));
     await expect(readAll(host)).rejects.toThrow(/line 5/);
+  });
+
+  it('checks the digest of a manifest of many chunks (read 1 MiB at a time), and finds an edit in any of them', async () => {
+    const { host } = memHost({ '/m/.keep': '' });
+    const writer = await ManifestWriter.create(host.fs, '/m/big.jsonl', 'etc', new Date('2026-11-25T00:00:00Z'));
+    const many = 12_000; // about 3 MiB of lines: chunk boundaries fall inside lines
+    await writer.add(entries[0]!);
+    for (let i = 0; i < many; i++) {
+      await writer.add({ path: `dir/${String(i).padStart(6, '0')}-${'x'.repeat(i % 97)}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 1, mtimeNs: String(i), sha256: 'b'.repeat(64) });
+    }
+    await writer.close();
+    let seen = 0;
+    await readManifest(host.fs, '/m/big.jsonl', () => void seen++);
+    expect(seen).toBe(many + 1);
+    const text = String(await host.fs.readFile('/m/big.jsonl', 'utf8'));
+    for (const at of [1_048_000, 2_097_100, text.length - 300]) {
+      // One byte of a path changed, as far into the file as the second and third chunks.
+      const where = text.lastIndexOf('-x', at) + 1;
+      await host.fs.writeFile('/m/big.jsonl', `${text.slice(0, where)}y${text.slice(where + 1)}`);
+      const failure = await readManifest(host.fs, '/m/big.jsonl', () => undefined).then(() => undefined, (e: Error) => e.message);
+      expect(failure).toMatch(/digest does not match/);
+    }
+  });
+
+  it('hashes lines run by run, as one hash of each line and its newline would', () => {
+    const lines = ['{"a":1}', '{"b":2}', '{"c":3}', 'last'];
+    const expected = createHash('sha256').update(lines.map((l) => `${l}\n`).join('')).digest('hex');
+    const chunk = Buffer.from(`${lines[0]}\n${lines[1]}\n`);
+    const other = Buffer.from(`${lines[2]}\n${lines[3]}`);
+    const digest = new LinesDigest();
+    digest.add(chunk.subarray(0, 7), true);
+    digest.add(chunk.subarray(8, 15), true);
+    digest.flush(); // the buffer is read into again
+    digest.add(other.subarray(0, 7), true);
+    digest.add(other.subarray(8), false); // no newline at the end of the file
+    expect(digest.hex()).toBe(expected);
   });
 
   it('says plainly when the manifest is missing', async () => {
