@@ -60,6 +60,11 @@ export interface BackupOptions {
   certWarnDays?: number;
   /** KUBECONFIG for oc, from the environment; default: the node's localhost.kubeconfig. */
   kubeconfig?: string;
+  /**
+   * Aborted when the run must stop (launch's SIGTERM, the Job's deadline): no step starts after
+   * it, and the backup is not made current; the partial one is kept for the next run to resume.
+   */
+  stop?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -265,6 +270,7 @@ async function copyTool({ host, paths, options }: StepContext): Promise<void> {
 }
 
 export async function runBackup(host: Host, reporter: Reporter, options: BackupOptions): Promise<BackupResult> {
+  stopIfAsked(options, 'preflight');
   const layout = new BackupLayout(options.dir);
   await refuseDuringRestore(host, layout);
   await host.fs.mkdir(layout.generations, { recursive: true, mode: 0o700 });
@@ -311,7 +317,9 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
           reporter.stepEnd(done.id, 'skipped', `${done.title}: already done before the interruption`);
           continue;
         }
+        stopIfAsked(options, pending[0]!.id);
         const step = await nextToRun(context, pending);
+        stopIfAsked(options, step.id);
         pending.splice(pending.indexOf(step), 1);
         reporter.stepStart(step.id, step.title);
         const warningsBefore = collectWarnings(reporter, state);
@@ -331,6 +339,7 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
       await context.toolCopy?.catch(() => undefined);
     }
 
+    stopIfAsked(options, 'seal');
     reporter.stepStart('seal', 'Write backup.json, flush to disk and make this the current backup');
     await Promise.all(context.flushes);
     const summary = await sealSummary(host, partial, state, options, clusterFacts);
@@ -339,6 +348,13 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
     return { id: partial.id, dir: layout.dir, generation: generation.dir, resumed, summary };
   } finally {
     await lock.release();
+  }
+}
+
+/** Throws when the run was told to stop (BackupOptions.stop), before `step` starts. */
+function stopIfAsked(options: BackupOptions, step: string): void {
+  if (options.stop?.aborted) {
+    throw new RecoveryError('failure', `stopped before the ${step} step; the partial backup is kept and the next backup resumes it`);
   }
 }
 

@@ -43,6 +43,8 @@ export function talmOutcome(end: 'ok' | FailureKind | 'signal'): TalmOutcome {
 export class LaunchSession {
   private prepared?: PreparedHost;
   private lock?: HeldLock;
+  /** Aborted by interrupt: the backup starts no further step (the result is written already). */
+  private readonly stop = new AbortController();
 
   constructor(
     private readonly host: Host,
@@ -92,6 +94,7 @@ export class LaunchSession {
         spaceMargin: options.spaceMargin,
         toolVersion: options.toolVersion,
         lockHeld: true,
+        stop: this.stop.signal,
         ...(options.selfExecutable ? { selfExecutable: options.selfExecutable } : {}),
       });
       return { kind: 'backup-complete', backup };
@@ -100,8 +103,13 @@ export class LaunchSession {
     }
   }
 
-  /** SIGTERM (the Job's deadline) or Ctrl-C: put the node's files back before the process ends. */
+  /**
+   * SIGTERM (the Job's deadline) or Ctrl-C: no further backup step, and the node's files put back
+   * before the process ends. (Without the stop, the steps went on meanwhile: the seal could make
+   * the backup current after the lock was let go.)
+   */
   interrupt(): Promise<void> {
+    this.stop.abort();
     return this.cleanUp();
   }
 

@@ -260,6 +260,24 @@ describe('backup refuses or stops cleanly', () => {
       writeFileSync(config, original);
     }
   });
+
+  it('starts no further step once told to stop (launch on SIGTERM); the partial backup is kept and the next run resumes it', async () => {
+    const before = currentGeneration(node.backupDir);
+    const stop = new AbortController();
+    const reporter = new RecordingReporter();
+    const stepStart = reporter.stepStart.bind(reporter);
+    reporter.stepStart = (step, title) => {
+      stepStart(step, title);
+      if (step === 'cluster') stop.abort();
+    };
+    await expect(runBackup(realHost(node.root), reporter, options(node, { fresh: true, stop: stop.signal }))).rejects.toThrow(/stopped before the \S+ step; the partial backup is kept/);
+    expect(reporter.events.filter((e) => e.type === 'stepStart').map((e) => e.step).at(-1)).toBe('cluster');
+    expect(currentGeneration(node.backupDir)).toBe(before);
+    expect(readdirSync(path.join(node.backupDir, 'generations')).filter((n) => n.endsWith('.partial'))).toHaveLength(1);
+    const next = await runBackup(realHost(node.root), new RecordingReporter(), options(node));
+    expect(next.resumed).toBe(true);
+    expect(currentGeneration(node.backupDir)).not.toBe(before);
+  });
 });
 
 describe('a backup dir left by the old tool', () => {
