@@ -272,8 +272,8 @@ export async function interleave(
 }
 
 /** The figures without the command's output (which would bloat the JSON). */
-function measurementOnly({ wallMs, peakRssKiB, steps, phases, processes, treeSumKiB }: Measurement): Measurement {
-  return { wallMs, peakRssKiB, ...(steps ? { steps, phases } : {}), ...(processes ? { processes } : {}), ...(treeSumKiB !== undefined ? { treeSumKiB } : {}) };
+export function measurementOnly({ wallMs, peakRssKiB, steps, phases, ends, processes, treeSumKiB }: Measurement): Measurement {
+  return { wallMs, peakRssKiB, ...(steps ? { steps, phases } : {}), ...(ends ? { ends } : {}), ...(processes ? { processes } : {}), ...(treeSumKiB !== undefined ? { treeSumKiB } : {}) };
 }
 
 /** One untimed round of each side: the trees in the cache, first-time work (ostree undeploy) done. */
