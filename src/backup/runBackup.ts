@@ -317,8 +317,8 @@ export async function runBackup(host: Host, reporter: Reporter, options: BackupO
           reporter.stepEnd(done.id, 'skipped', `${done.title}: already done before the interruption`);
           continue;
         }
-        stopIfAsked(options, pending[0]!.id);
         const step = await nextToRun(context, pending);
+        // Checked once the next step is known: a stop that came while waiting for it counts too.
         stopIfAsked(options, step.id);
         pending.splice(pending.indexOf(step), 1);
         reporter.stepStart(step.id, step.title);
