@@ -47,11 +47,19 @@ export function memberHeader(member: PaxMember): Buffer {
   records.push(['mtime', text(paxTime(member.mtimeNs))]);
   for (const [name, value] of member.xattrs ?? []) records.push([`SCHILY.xattr.${name}`, value]);
   const extended = paxRecords(records);
-  const ustar = ustarHeader(member);
-  if (extended.length === 0) return ustar;
-  const pax = ustarHeader({ name: Buffer.from('PaxHeader'), type: 'file', mode: 0o644, uid: 0, gid: 0, size: extended.length, mtimeNs: 0n }, 'x');
-  return Buffer.concat([pax, extended, padding(extended.length), ustar]);
+  if (extended.length === 0) return ustarHeader(member, Buffer.alloc(BLOCK));
+  // One buffer for the pax header, its records (padded to a block) and the ustar header.
+  const padded = Math.ceil(extended.length / BLOCK) * BLOCK;
+  const blocks = Buffer.alloc(BLOCK + padded + BLOCK);
+  ustarHeader(paxHeaderOf(extended.length), blocks.subarray(0, BLOCK), 'x');
+  extended.copy(blocks, BLOCK);
+  ustarHeader(member, blocks.subarray(BLOCK + padded));
+  return blocks;
 }
+
+const PAX_NAME = Buffer.from('PaxHeader');
+/** The header of a member's pax records. */
+const paxHeaderOf = (size: number): PaxMember => ({ name: PAX_NAME, type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtimeNs: 0n });
 
 /** Zero bytes that fill the last block of `size` bytes of content. */
 export function padding(size: number): Buffer {
@@ -71,20 +79,25 @@ export function paxTime(ns: bigint): string {
   return `${negative ? '-' : ''}${abs / 1_000_000_000n}.${String(abs % 1_000_000_000n).padStart(9, '0')}`;
 }
 
-/** `<length> <key>=<value>\n` each, the length counting itself. */
+/** `<length> <key>=<value>\n` each, the length counting itself; written into one buffer. */
 function paxRecords(records: ReadonlyArray<[string, Buffer]>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [key, value] of records) {
+  const lengths = records.map(([key, value]) => {
     const body = 1 + Buffer.byteLength(key) + 1 + value.length + 1; // ' ' key '=' value '\n'
-    let length = body + String(body).length;
-    if (String(length).length !== String(body).length) length = body + String(length).length;
-    parts.push(Buffer.from(`${length} ${key}=`), value, Buffer.from('\n'));
-  }
-  return Buffer.concat(parts);
+    const length = body + String(body).length;
+    return String(length).length !== String(body).length ? body + String(length).length : length;
+  });
+  const out = Buffer.allocUnsafe(lengths.reduce((sum, length) => sum + length, 0));
+  let at = 0;
+  records.forEach(([key, value], i) => {
+    at += out.write(`${lengths[i]} ${key}=`, at, 'utf8');
+    at += value.copy(out, at);
+    out[at++] = 0x0a;
+  });
+  return out;
 }
 
-function ustarHeader(member: PaxMember, typeflag = TYPEFLAG[member.type]): Buffer {
-  const header = Buffer.alloc(BLOCK);
+/** Writes the ustar header of `member` into `header` (one zeroed block) and returns it. */
+function ustarHeader(member: PaxMember, header: Buffer, typeflag = TYPEFLAG[member.type]): Buffer {
   // A name too long or not ASCII is in the pax record; the ustar field keeps a stand-in.
   field(header, 0, 100, member.name.length <= 100 && isAscii(member.name) ? member.name : Buffer.from('PaxPath'));
   octal(header, 100, 8, member.mode & 0o7777);
@@ -105,8 +118,9 @@ function ustarHeader(member: PaxMember, typeflag = TYPEFLAG[member.type]): Buffe
   // The checksum is taken with its own field as spaces.
   header.fill(0x20, 148, 156);
   let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  for (let i = 0; i < BLOCK; i++) sum += header[i]!;
+  octal(header, 148, 7, sum);
+  header[155] = 0x20;
   return header;
 }
 
@@ -114,8 +128,14 @@ function field(header: Buffer, offset: number, width: number, value: Buffer): vo
   value.copy(header, offset, 0, Math.min(width, value.length));
 }
 
+/** `width - 1` octal digits, zero-padded, then a NUL (digits written as bytes: a header has nine such fields). */
 function octal(header: Buffer, offset: number, width: number, value: number): void {
-  header.write(`${value.toString(8).padStart(width - 1, '0')}\0`, offset, 'latin1');
+  let rest = value;
+  for (let at = offset + width - 2; at >= offset; at--) {
+    header[at] = 0x30 + (rest % 8);
+    rest = Math.floor(rest / 8);
+  }
+  header[offset + width - 1] = 0;
 }
 
 function isAscii(bytes: Buffer): boolean {
