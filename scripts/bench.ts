@@ -188,7 +188,7 @@ async function report(opts: Options, rows: Row[], context: Context, drop: { allo
   const memory = memoryRows(rows, size.entries);
   const mutation = context.mutation ?? [];
   const notes = [
-    `scale ${opts.scale}: ${describeScale(SCALES[opts.scale])}; seed ${opts.seed}; ${opts.rounds} rounds, interleaved (ours, old, ours, old, ...), medians shown${opts.rounds < 5 ? ' (fewer than 5 rounds: rough)' : ''}`,
+    `scale ${opts.scale}: ${describeScale(SCALES[opts.scale])}; seed ${opts.seed}; ${opts.rounds} rounds, interleaved (ours, old, ours, old, ...), medians shown${opts.rounds < 5 ? ' (fewer than 5 rounds: rough)' : ''}; ratio = the median of the rounds' ratios (ours in round i over the old method right after it), rounds = the lowest and highest of them`,
     `node: ${size.entries.toLocaleString('en')} entries, ${size.files.toLocaleString('en')} files, ${(size.bytes / 2 ** 20).toFixed(0)} MiB (${size.components.map((c) => `${c.name} ${c.entries.toLocaleString('en')}`).join(', ')})`,
     `machine: ${os.cpus().length} cores, load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews the figures)`,
     'peak memory: GNU /usr/bin/time -f %M around each command = peak RSS of the largest single process of its tree (rusage max, not a sum); which process, and the PSS sum of the tree: /proc sampled every 200 ms',

@@ -22,14 +22,20 @@ export interface Row {
   rounds: number;
   oursMedianS: number;
   oldMedianS: number | null;
+  /** The median of the rounds' ratios (see pairedRatios); `ratioRange` their lowest and highest. */
   ratio: number | null;
+  ratioRange: [number, number] | null;
+  /** Our median over the old method's median, for comparison with earlier runs of the bench. */
+  ratioOfMedians: number | null;
   target: number;
   /** What the verdict is on: the whole command, or our steps that do the old method's work. */
   judged: 'whole' | 'trees';
   verdict: 'PASS' | 'FAIL' | 'n/a';
   /** Our steps that do the old method's work (the three trees), median of their sum. */
   oursTreeMedianS: number;
+  /** As `ratio`, for our tree steps. */
   treeRatio: number | null;
+  treeRatioRange: [number, number] | null;
   oursPeakMiB: number;
   oldPeakMiB: number | null;
   /** Median milliseconds per step of ours, and per activity inside a step (`etc/copy`). */
@@ -64,15 +70,28 @@ export function treeTimeMs(sample: Measurement, treeSteps: readonly string[], sp
   return treeSteps.reduce((sum, step) => sum + (sample.steps?.[step] ?? 0), 0);
 }
 
+/**
+ * The targets are medians of the ratios: round i of ours over round i of the old method, which ran
+ * right after it (the rounds are interleaved), so that a stretch of time where the machine is slower
+ * weighs on both sides of a ratio instead of on one median. Null without old rounds.
+ */
+export function pairedRatios(ours: readonly number[], old: readonly number[]): { median: number; range: [number, number] } | null {
+  const ratios = ours.slice(0, old.length).flatMap((value, i) => (old[i]! > 0 ? [value / old[i]!] : []));
+  if (ratios.length === 0) return null;
+  return { median: median(ratios), range: [Math.min(...ratios), Math.max(...ratios)] };
+}
+
 export function summarise(rounds: Rounds, treeSteps: string[], spanAfter?: string): Row {
   const oursMedianS = seconds(rounds.ours);
   const oldMedianS = rounds.old.length ? seconds(rounds.old) : null;
-  const ratio = oldMedianS ? oursMedianS / oldMedianS : null;
+  const oldMs = rounds.old.map((s) => s.wallMs);
+  const whole = pairedRatios(rounds.ours.map((s) => s.wallMs), oldMs);
   const target = TARGETS[rounds.name].ratio;
-  const oursTreeMedianS = median(rounds.ours.map((s) => treeTimeMs(s, treeSteps, spanAfter))) / 1000;
-  const treeRatio = oldMedianS ? oursTreeMedianS / oldMedianS : null;
+  const treeMs = rounds.ours.map((s) => treeTimeMs(s, treeSteps, spanAfter));
+  const oursTreeMedianS = median(treeMs) / 1000;
+  const trees = pairedRatios(treeMs, oldMs);
   const { judged } = TARGETS[rounds.name];
-  const judgedRatio = judged === 'trees' ? treeRatio : ratio;
+  const judgedRatio = (judged === 'trees' ? trees : whole)?.median ?? null;
   const stepNames = [...new Set(rounds.ours.flatMap((s) => Object.keys(s.steps ?? {})))];
   const phaseNames = [...new Set(rounds.ours.flatMap((s) => Object.keys(s.phases ?? {})))];
   return {
@@ -81,12 +100,15 @@ export function summarise(rounds: Rounds, treeSteps: string[], spanAfter?: strin
     rounds: rounds.ours.length,
     oursMedianS,
     oldMedianS,
-    ratio,
+    ratio: whole?.median ?? null,
+    ratioRange: whole?.range ?? null,
+    ratioOfMedians: oldMedianS ? oursMedianS / oldMedianS : null,
     target,
     judged,
     verdict: judgedRatio === null ? 'n/a' : judgedRatio <= target ? 'PASS' : 'FAIL',
     oursTreeMedianS,
-    treeRatio,
+    treeRatio: trees?.median ?? null,
+    treeRatioRange: trees?.range ?? null,
     oursPeakMiB: peakMiB(rounds.ours),
     oldPeakMiB: rounds.old.length ? peakMiB(rounds.old) : null,
     steps: Object.fromEntries(stepNames.map((step) => [step, median(rounds.ours.map((s) => s.steps?.[step] ?? 0))])),
@@ -136,14 +158,15 @@ const lpad = (text: string, width: number) => (text.length >= width ? text : ' '
 const s = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)} s`);
 const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
 const mib = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} MiB`);
+const range = (v: [number, number] | null) => (v === null ? '-' : `${v[0].toFixed(2)}-${v[1].toFixed(2)}`);
 
 export function timeTable(rows: Row[]): string {
-  const header = `${pad('comparison', 34)}${pad('cache', 6)}${lpad('ours', 11)}${lpad('old', 11)}${lpad('ratio', 8)}${lpad('target', 9)}  verdict${lpad('ours peak', 13)}${lpad('old peak', 12)}`;
+  const header = `${pad('comparison', 34)}${pad('cache', 6)}${lpad('ours', 11)}${lpad('old', 11)}${lpad('ratio', 8)}${lpad('rounds', 12)}${lpad('target', 9)}  verdict${lpad('ours peak', 13)}${lpad('old peak', 12)}`;
   const lines = [header, '-'.repeat(header.length)];
   for (const row of rows) {
     const judged = `${lpad(`<= ${row.target.toFixed(1)}x`, 9)}  ${pad(row.verdict, 7)}${lpad(mib(row.oursPeakMiB), 13)}${lpad(mib(row.oldPeakMiB), 12)}`;
-    const whole = `${pad(LABELS[row.name].ours, 34)}${pad(row.cache, 6)}${lpad(s(row.oursMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.ratio), 8)}`;
-    const trees = `${pad(LABELS[row.name].tree, 34)}${pad(row.cache, 6)}${lpad(s(row.oursTreeMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.treeRatio), 8)}`;
+    const whole = `${pad(LABELS[row.name].ours, 34)}${pad(row.cache, 6)}${lpad(s(row.oursMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.ratio), 8)}${lpad(range(row.ratioRange), 12)}`;
+    const trees = `${pad(LABELS[row.name].tree, 34)}${pad(row.cache, 6)}${lpad(s(row.oursTreeMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.treeRatio), 8)}${lpad(range(row.treeRatioRange), 12)}`;
     // The judged line first, the other as information under it.
     if (row.judged === 'trees') lines.push(`${trees}${judged}`, `${whole}${lpad('(info)', 9)}`);
     else lines.push(`${whole}${judged}`, `${trees}${lpad('(info)', 9)}`);

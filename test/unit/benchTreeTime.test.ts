@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stepDurations } from '../../scripts/bench/measure.js';
-import { treeTimeMs } from '../../scripts/bench/report.js';
+import { pairedRatios, treeTimeMs } from '../../scripts/bench/report.js';
 import { measurementOnly } from '../../scripts/bench/benchmarks.js';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
@@ -32,5 +32,17 @@ describe("the bench's time for our tree steps", () => {
     expect(treeTimeMs(sample, ['etc', 'local', 'kubelet'])).toBe(40);
     // No end for the step named (an older run's JSON): the sum.
     expect(treeTimeMs(sample, ['etc', 'local'], 'space')).toBe(40);
+  });
+});
+
+describe("the bench's ratios", () => {
+  it('are the median of the rounds paired in order, not the ratio of the medians', () => {
+    // The machine slowed down in round 2 and stayed slow: the medians' ratio would say 1/6.
+    const ours = [1000, 3000, 1000];
+    const old = [2000, 6000, 6000];
+    expect(pairedRatios(ours, old)).toEqual({ median: 0.5, range: [1 / 6, 0.5] });
+    // The lowest and highest pair; rounds without an old round beside them are left out.
+    expect(pairedRatios([100, 300, 200, 999], [200, 200, 200])).toEqual({ median: 1, range: [0.5, 1.5] });
+    expect(pairedRatios([100], [])).toBeNull();
   });
 });
