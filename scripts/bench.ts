@@ -21,7 +21,7 @@ import { startEtcd, type RunningEtcd } from './sandbox/etcd.js';
 import { createBenchNode, describeScale, SCALES, type ScaleName } from './bench/benchNode.js';
 import { backupBenchmark, BENCH_NAMES, currentGeneration, interleave, restoreBenchmark, verifyBenchmark, warmUp, type Benchmark, type BenchName, type Context } from './bench/benchmarks.js';
 import { dropCachesAllowed, GNU_TIME, type CacheMode } from './bench/measure.js';
-import { memoryRows, memoryTable, stepsTable, summarise, TARGETS, timeTable, type Row } from './bench/report.js';
+import { cpuTable, memoryRows, memoryTable, stepsTable, summarise, TARGETS, timeTable, type Row } from './bench/report.js';
 
 const started = Date.now();
 const log = (line: string) => {
@@ -191,6 +191,7 @@ async function report(opts: Options, rows: Row[], context: Context, drop: { allo
     `scale ${opts.scale}: ${describeScale(SCALES[opts.scale])}; seed ${opts.seed}; ${opts.rounds} rounds, interleaved (ours, old, ours, old, ...), medians shown${opts.rounds < 5 ? ' (fewer than 5 rounds: rough)' : ''}; ratio = the median of the rounds' ratios (ours in round i over the old method right after it), rounds = the lowest and highest of them`,
     `node: ${size.entries.toLocaleString('en')} entries, ${size.files.toLocaleString('en')} files, ${(size.bytes / 2 ** 20).toFixed(0)} MiB (${size.components.map((c) => `${c.name} ${c.entries.toLocaleString('en')}`).join(', ')})`,
     `machine: ${os.cpus().length} cores, load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews the figures)`,
+    'cpu: GNU time %U + %S around each command: the user and system CPU of the command and every process it waited for, threads included (the restore: both runs); on N cores a command takes at least its CPU / N',
     'peak memory: GNU /usr/bin/time -f %M around each command = peak RSS of the largest single process of its tree (rusage max, not a sum); which process, and the PSS sum of the tree: /proc sampled every 200 ms',
     `cache: warm = no drop (after an untimed warm-up round${opts.warmup ? '' : ': skipped here'}); cold = sync; echo 3 > /proc/sys/vm/drop_caches before each timed command${drop.allowed ? '' : ` -- NOT ALLOWED here: ${drop.reason}`}; sync before every timed command in both modes`,
     'backup: ours includes the ostree step (already pinned after the first run), the etcd snapshot (cluster-backup.sh on a real etcd), exclude list, extras.tgz, the tool copy and a final sync; cp -a copies the 3 trees only. The previous backup/copy is moved aside before each round, off the clock, and deleted at the end (deleted just before, its inodes made file creation several times slower on this machine: ext4 without a journal: scripts/bench/trash.ts)',
@@ -198,7 +199,7 @@ async function report(opts: Options, rows: Row[], context: Context, drop: { allo
     `restore: judged on the restore of the three trees (steps restore-local, restore-etc, restore-kubelet: plan, staging, renames, deletions, metadata, both flushes), which is what rsync does; the whole restore (restore + reboot (standin-boot, new boot id) + restore --resume, --poll-interval 0.02: also the backup checks before each run, the stand-in node commands, cluster-restore.sh restoring the real etcd, the redeployments and the health report) is shown under it. Each round starts from the same tree: reset to the backup (rsync -aAXH, off the clock), then the same seeded mutation: ${mutation.map((m) => `${m.tree} ${m.changed} changed/${m.deleted} deleted/${m.added} added of ${m.files}`).join(', ')}`,
     'targets are set for the default scale on a 2-core machine; peak-memory targets bind at 1,000,000 entries',
   ];
-  console.log(`\n${notes.map((n) => `* ${n}`).join('\n')}\n\n${timeTable(rows)}\n\n${memoryTable(memory)}\n\nWhere our time goes (median per step):\n${stepsTable(rows)}\n`);
+  console.log(`\n${notes.map((n) => `* ${n}`).join('\n')}\n\n${timeTable(rows)}\n\n${cpuTable(rows, os.cpus().length)}\n\n${memoryTable(memory)}\n\nWhere our time goes (median per step):\n${stepsTable(rows)}\n`);
   const json = {
     tool: 'upgrade-recovery bench',
     startedAt: new Date(started).toISOString(),

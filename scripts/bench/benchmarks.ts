@@ -195,6 +195,7 @@ async function restoreAsAnOperator(context: Context, env: NodeJS.ProcessEnv, cac
   return {
     wallMs: files.wallMs + bootMs + cluster.wallMs,
     peakRssKiB: Math.max(files.peakRssKiB, cluster.peakRssKiB),
+    cpuMs: (files.cpuMs ?? 0) + (cluster.cpuMs ?? 0),
     // Both runs check the backup first (verify-*): the second run's are kept apart, not lost.
     steps: { ...files.steps, reboot: bootMs, ...apart(cluster.steps ?? {}, files.steps ?? {}) },
     phases: { ...files.phases, ...apart(cluster.phases ?? {}, files.phases ?? {}) },
@@ -272,8 +273,8 @@ export async function interleave(
 }
 
 /** The figures without the command's output (which would bloat the JSON). */
-export function measurementOnly({ wallMs, peakRssKiB, steps, phases, ends, processes, treeSumKiB }: Measurement): Measurement {
-  return { wallMs, peakRssKiB, ...(steps ? { steps, phases } : {}), ...(ends ? { ends } : {}), ...(processes ? { processes } : {}), ...(treeSumKiB !== undefined ? { treeSumKiB } : {}) };
+export function measurementOnly({ wallMs, peakRssKiB, cpuMs, steps, phases, ends, processes, treeSumKiB }: Measurement): Measurement {
+  return { wallMs, peakRssKiB, ...(cpuMs !== undefined ? { cpuMs } : {}), ...(steps ? { steps, phases } : {}), ...(ends ? { ends } : {}), ...(processes ? { processes } : {}), ...(treeSumKiB !== undefined ? { treeSumKiB } : {}) };
 }
 
 /** One untimed round of each side: the trees in the cache, first-time work (ostree undeploy) done. */

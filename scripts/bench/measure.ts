@@ -1,5 +1,6 @@
 // How the benchmark measures one command: wall time from our own clock, peak memory from GNU
-// time's %M, the page cache flushed (and dropped, for the cold runs) before each timed command.
+// time's %M, CPU from its %U and %S, the page cache flushed (and dropped, for the cold runs) before
+// each timed command.
 //
 // About %M: GNU time reports the rusage of the child it waited for, and the kernel's ru_maxrss of
 // a process includes its waited-for descendants as a MAXIMUM, not a sum. So the figure is the peak
@@ -17,6 +18,12 @@ export interface Measurement {
   wallMs: number;
   /** GNU time %M, KiB: peak RSS of the largest single process of the command's tree. */
   peakRssKiB: number;
+  /**
+   * GNU time %U + %S, milliseconds: the user and system CPU of the command and of every process it
+   * waited for, its threads included. Against the wall time, it says whether a command waited or
+   * worked: a machine of N cores cannot run it in less than cpuMs / N.
+   */
+  cpuMs?: number;
   /** Our binary only: milliseconds per step, from its JSON stepStart/stepEnd events. */
   steps?: Record<string, number>;
   /** Our binary only: milliseconds per activity inside a step (`etc/copy`, `etc/hash`), to about a second. */
@@ -58,7 +65,7 @@ let runCounter = 0;
 export async function timed(command: string, args: string[], options: RunOptions): Promise<TimedRun> {
   options.signal.throwIfAborted();
   const rssFile = path.join(options.scratch, `time-${process.pid}-${++runCounter}`);
-  const child = spawn(GNU_TIME, ['-f', '%M', '-o', rssFile, command, ...args], {
+  const child = spawn(GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, command, ...args], {
     env: options.env ?? process.env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,9 +110,9 @@ export async function timed(command: string, args: string[], options: RunOptions
     throw new Error(`${shown} exited ${exit.code ?? exit.signal}\n${tail(out)}\n${tail(Buffer.concat(stderr).toString())}`);
   }
   // On a non-zero exit GNU time writes a "Command exited..." line first: the figure is the last line.
-  const peakRssKiB = Number(timeOutput.trim().split('\n').at(-1));
-  if (!Number.isFinite(peakRssKiB)) throw new Error(`GNU time gave no %M figure for ${shown}: ${timeOutput}`);
-  return { wallMs, peakRssKiB, ...sampled, stdout: out };
+  const [peakRssKiB, userS, systemS] = (timeOutput.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+  if (!Number.isFinite(peakRssKiB) || !Number.isFinite(userS) || !Number.isFinite(systemS)) throw new Error(`GNU time gave no %M %U %S figures for ${shown}: ${timeOutput}`);
+  return { wallMs, peakRssKiB: peakRssKiB!, cpuMs: Math.round((userS! + systemS!) * 1000), ...sampled, stdout: out };
 }
 
 /**

@@ -38,6 +38,9 @@ export interface Row {
   treeRatioRange: [number, number] | null;
   oursPeakMiB: number;
   oldPeakMiB: number | null;
+  /** Median CPU seconds (user + system) of the whole command, ours and the old method's (Measurement.cpuMs). */
+  oursCpuMedianS: number | null;
+  oldCpuMedianS: number | null;
   /** Median milliseconds per step of ours, and per activity inside a step (`etc/copy`). */
   steps: Record<string, number>;
   phases: Record<string, number>;
@@ -60,6 +63,10 @@ export interface MemoryRow {
 }
 
 const seconds = (samples: Measurement[]) => median(samples.map((s) => s.wallMs)) / 1000;
+const cpuSeconds = (samples: Measurement[]) => {
+  const cpu = samples.flatMap((s) => (s.cpuMs === undefined ? [] : [s.cpuMs]));
+  return cpu.length ? median(cpu) / 1000 : null;
+};
 const peakMiB = (samples: Measurement[]) => Math.max(...samples.map((s) => s.peakRssKiB)) / 1024;
 
 /** Our time for what the old method does: the sum of the tree steps, or their span (Benchmark.treeSpanAfter). */
@@ -111,6 +118,8 @@ export function summarise(rounds: Rounds, treeSteps: string[], spanAfter?: strin
     treeRatioRange: trees?.range ?? null,
     oursPeakMiB: peakMiB(rounds.ours),
     oldPeakMiB: rounds.old.length ? peakMiB(rounds.old) : null,
+    oursCpuMedianS: cpuSeconds(rounds.ours),
+    oldCpuMedianS: cpuSeconds(rounds.old),
     steps: Object.fromEntries(stepNames.map((step) => [step, median(rounds.ours.map((s) => s.steps?.[step] ?? 0))])),
     phases: Object.fromEntries(phaseNames.map((phase) => [phase, median(rounds.ours.map((s) => s.phases?.[phase] ?? 0))])),
     outsideStepsS: median(rounds.ours.map((s) => s.wallMs - Object.values(s.steps ?? {}).reduce((sum, ms) => sum + ms, 0))) / 1000,
@@ -170,6 +179,23 @@ export function timeTable(rows: Row[]): string {
     // The judged line first, the other as information under it.
     if (row.judged === 'trees') lines.push(`${trees}${judged}`, `${whole}${lpad('(info)', 9)}`);
     else lines.push(`${whole}${judged}`, `${trees}${lpad('(info)', 9)}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Work against waiting: the CPU each side spent (all its processes and threads), and the least wall
+ * time that CPU allows on `cores` cores. Where our floor is above the old method's wall time, the
+ * target cannot be met by waiting less, only by doing less.
+ */
+export function cpuTable(rows: Row[], cores: number): string {
+  const header = `${pad('cpu (user + system, median)', 34)}${pad('cache', 6)}${lpad('ours', 11)}${lpad('old', 11)}${lpad('ratio', 8)}${lpad(`ours / ${cores} cores`, 18)}${lpad('old wall', 11)}`;
+  const lines = [header, '-'.repeat(header.length)];
+  for (const row of rows) {
+    const ours = row.oursCpuMedianS;
+    const old = row.oldCpuMedianS;
+    const ratio = ours !== null && old ? ours / old : null;
+    lines.push(`${pad(LABELS[row.name].ours.trim(), 34)}${pad(row.cache, 6)}${lpad(s(ours), 11)}${lpad(s(old), 11)}${lpad(x(ratio), 8)}${lpad(s(ours === null ? null : ours / cores), 18)}${lpad(s(row.oldMedianS), 11)}`);
   }
   return lines.join('\n');
 }
