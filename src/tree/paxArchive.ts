@@ -135,6 +135,9 @@ function octal(header: Buffer, offset: number, width: number, value: number): vo
     header[at] = 0x30 + (rest % 8);
     rest = Math.floor(rest / 8);
   }
+  // The callers clamp what may be larger (ids, sizes, times go to pax records): only a device
+  // number beyond any Linux driver's could get here, and a wrong one must not be written.
+  if (rest !== 0) throw new Error(`${value} does not fit the ${width - 1} octal digits of a ustar field`);
   header[offset + width - 1] = 0;
 }
 
