@@ -46,12 +46,11 @@ export function memberHeader(member: PaxMember): Buffer {
   // Always: ustar holds whole seconds only.
   records.push(['mtime', text(paxTime(member.mtimeNs))]);
   for (const [name, value] of member.xattrs ?? []) records.push([`SCHILY.xattr.${name}`, value]);
+  // There are always records (the mtime): one buffer for the pax header, the records padded to a
+  // block, and the ustar header. Zeroed blocks from Node's shared pool (allocUnsafe, then fill), as
+  // Buffer.concat's were: a zeroed Buffer.alloc is an allocation of its own per header, and a
+  // million-entry restore's plan stages tens of thousands of them.
   const extended = paxRecords(records);
-  // Zeroed blocks from Node's shared pool (allocUnsafe, then fill), as Buffer.concat's were: a
-  // zeroed Buffer.alloc is an allocation of its own per header, and a million-entry restore's plan
-  // stages tens of thousands of them.
-  if (extended.length === 0) return ustarHeader(member, Buffer.allocUnsafe(BLOCK).fill(0));
-  // One buffer for the pax header, its records (padded to a block) and the ustar header.
   const padded = Math.ceil(extended.length / BLOCK) * BLOCK;
   const blocks = Buffer.allocUnsafe(BLOCK + padded + BLOCK).fill(0);
   ustarHeader(paxHeaderOf(extended.length), blocks.subarray(0, BLOCK), 'x');
