@@ -4,7 +4,7 @@ import type { Reporter } from '../core/reporter.js';
 import { TextReporter } from '../ui/textReporter.js';
 import { JsonReporter } from '../ui/jsonReporter.js';
 import { SyslogSink } from '../ui/syslog.js';
-import { execaRunner } from '../host/real.js';
+import { processRunner } from '../host/processRunner.js';
 import type { CommandRunner } from '../host/ports.js';
 
 export interface Output {
@@ -15,7 +15,7 @@ export interface Output {
 }
 
 /** `runner` runs `logger`: launch passes its chroot runner, so lines reach the node's journal. */
-export function createOutput(json: boolean, runner: CommandRunner = execaRunner): Output {
+export function createOutput(json: boolean, runner: CommandRunner = processRunner): Output {
   const syslog = new SyslogSink(runner);
   const now = () => new Date();
   if (json) {

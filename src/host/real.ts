@@ -1,9 +1,9 @@
 // Real implementations of the ports. Only the CLI layer constructs these.
 import * as fsPromises from 'node:fs/promises';
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, renameSync, unlinkSync, linkSync } from 'node:fs';
-import { execa } from 'execa';
 import { gzipSync } from 'node:zlib';
-import type { Archiver, Clock, CommandRunner, Host, HostFs, ProcessTable } from './ports.js';
+import type { Archiver, Clock, Host, HostFs, ProcessTable } from './ports.js';
+import { processRunner } from './processRunner.js';
 import { NodeRoot } from './nodeRoot.js';
 import { prepareScanWorker, scanTree } from './treeScan.js';
 import { startFileHasher } from './fileHasher.js';
@@ -14,34 +14,6 @@ export const realFs: HostFs = {
   scanTree,
   prepareScan: prepareScanWorker,
   startHasher: startFileHasher,
-};
-
-export const execaRunner: CommandRunner = {
-  async run(command, args, options = {}) {
-    const { input } = options;
-    const streamed = input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array);
-    const subprocess = execa(command, [...args], {
-      reject: false,
-      ...(options.onStdout ? { buffer: { stdout: false } } : {}),
-      cwd: options.cwd,
-      env: options.env,
-      ...(streamed ? { stdin: input } : { input }),
-      timeout: options.timeoutMs,
-      stripFinalNewline: false,
-      encoding: 'utf8',
-      // execa passes integer descriptors through to spawn at run time; its types only list streams.
-      ...(options.extraFds?.length ? { stdio: ['pipe', 'pipe', 'pipe', ...options.extraFds] as unknown as 'pipe' } : {}),
-    });
-    if (options.onStdout) subprocess.stdout?.on('data', options.onStdout);
-    const result = await subprocess;
-    const notStarted = result.exitCode === undefined && !result.signal;
-    return {
-      exitCode: notStarted ? 127 : (result.exitCode ?? 128),
-      stdout: String(result.stdout ?? ''),
-      stderr: notStarted ? String(result.stderr || result.shortMessage || '') : String(result.stderr ?? ''),
-      ...(result.signal ? { signal: result.signal } : {}),
-    };
-  },
 };
 
 export const realClock: Clock = {
@@ -88,7 +60,7 @@ export const nodeTarArchiver: Archiver = {
 export function realHost(rootDir: string): Host {
   return {
     fs: realFs,
-    runner: execaRunner,
+    runner: processRunner,
     clock: realClock,
     processes: realProcesses,
     archiver: nodeTarArchiver,

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CacheProbe, prefetchFiles } from '../../src/tree/prefetch.js';
-import { execaRunner } from '../../src/host/real.js';
+import { processRunner } from '../../src/host/processRunner.js';
 import type { CommandRunner } from '../../src/host/ports.js';
 
 let dir: string;
@@ -32,7 +32,7 @@ describe('prefetchFiles', () => {
     const recording: CommandRunner = {
       run: (command, args, options) => {
         calls.push(String(options?.input ?? ''));
-        return execaRunner.run(command, args, options);
+        return processRunner.run(command, args, options);
       },
     };
     await prefetchFiles(recording, files);

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { execaRunner, realHost } from '../../src/host/real.js';
+import { realHost } from '../../src/host/real.js';
+import { processRunner } from '../../src/host/processRunner.js';
 import type { Host } from '../../src/host/ports.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { RecoveryError } from '../../src/core/errors.js';
@@ -23,7 +24,7 @@ const sysroot = sysrootsCleanedAfterEach();
 /** The tool's host on that root; with the stand-ins (rpm-ostree among them) first on PATH or not. */
 function host(s: TestSysroot, rpmOstree: boolean): Host {
   const env = rpmOstree ? s.env : {};
-  return { ...realHost(s.root), runner: { run: (command, args, options = {}) => execaRunner.run(command, args, { ...options, env: { ...env, ...options.env } }) } };
+  return { ...realHost(s.root), runner: { run: (command, args, options = {}) => processRunner.run(command, args, { ...options, env: { ...env, ...options.env } }) } };
 }
 
 const calls = (s: TestSysroot) => (existsSync(s.log) ? readFileSync(s.log, 'utf8').trim().split('\n').filter(Boolean) : []);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { execaSync } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseGetfattrDump, readXattrs, type Xattrs } from '../../src/tree/xattrs.js';
-import { execaRunner, realFs } from '../../src/host/real.js';
+import { realFs } from '../../src/host/real.js';
+import { processRunner } from '../../src/host/processRunner.js';
 
 const parse = (dump: string, names: string[]) => {
   const result: Xattrs[] = names.map(() => ({}));
@@ -55,7 +56,7 @@ describe('readXattrs on a real directory', () => {
       .join('\n');
     writeFileSync(path.join(dir, '.dump'), dump);
     execaSync('setfattr', ['-h', `--restore=${path.join(dir, '.dump')}`]);
-    const xattrs = await readXattrs(realFs, execaRunner, abs);
+    const xattrs = await readXattrs(realFs, processRunner, abs);
     expect(xattrs.map((x) => x['trusted.n'] && Buffer.from(x['trusted.n'], 'base64').toString())).toEqual(['0', '1', '2', '3', '4', '5', undefined, '7']);
   });
 });
