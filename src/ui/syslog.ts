@@ -1,13 +1,14 @@
 // The same lines the operator sees, to syslog via `logger -t upgrade-recovery`, as the old script
-// did. Lines go in the background, those that wait meanwhile in one logger call (one message per
-// line of its input): a process per line cost a restore about a hundred of them, on a machine whose
-// cores the restore itself keeps busy. If logger is missing or fails, we stop trying (once) rather
-// than slow every step down.
+// did. One logger process takes them all on its stdin (util-linux logger sends one message per
+// line as it reads it), started with the first line and ended by flush: a process per line cost
+// a restore about a hundred of them, and one per batch still about ninety, each a fork of our
+// process on a machine whose cores the restore itself keeps busy. If logger is missing or fails,
+// we stop trying (once) rather than slow every step down.
 import type { CommandRunner } from '../host/ports.js';
 
 export class SyslogSink {
-  private waiting: string[] = [];
-  private sending: Promise<void> | undefined;
+  private queue: LineQueue | undefined;
+  private running: Promise<void> | undefined;
   private broken = false;
 
   constructor(
@@ -17,23 +18,64 @@ export class SyslogSink {
 
   log(line: string): void {
     if (this.broken) return;
-    this.waiting.push(line);
-    this.sending ??= this.send();
+    if (!this.queue) this.start();
+    this.queue!.push(line);
   }
 
-  /** Waits for the lines already queued (at exit). */
+  /** Ends logger's input and waits for it to have sent every line (at exit). */
   async flush(): Promise<void> {
-    while (this.sending) await this.sending;
+    const running = this.running;
+    if (!running) return;
+    this.queue!.end();
+    this.queue = undefined;
+    this.running = undefined;
+    await running;
   }
 
-  private async send(): Promise<void> {
-    while (this.waiting.length > 0 && !this.broken) {
-      const lines = this.waiting;
-      this.waiting = [];
-      const run = await this.runner.run('logger', ['-t', this.tag], { input: `${lines.join('\n')}\n` });
-      if (run.exitCode !== 0) this.broken = true;
+  private start(): void {
+    const queue = new LineQueue();
+    this.queue = queue;
+    this.running = this.runner.run('logger', ['-t', this.tag], { input: queue }).then((run) => {
+      // Ended before we ended its input (not there, killed), or failed: no more tries.
+      if (!queue.ended || run.exitCode !== 0) this.broken = true;
+      queue.end();
+      if (this.queue === queue) {
+        this.queue = undefined;
+        this.running = undefined;
+      }
+    });
+  }
+}
+
+/** Lines as they are logged, handed out as pieces of stdin: all those waiting in one piece. */
+class LineQueue implements AsyncIterable<Uint8Array> {
+  private lines: string[] = [];
+  private wake: (() => void) | undefined;
+  ended = false;
+
+  push(line: string): void {
+    if (this.ended) return;
+    this.lines.push(line);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      if (this.lines.length > 0) {
+        const piece = Buffer.from(`${this.lines.join('\n')}\n`);
+        this.lines = [];
+        yield piece;
+      } else if (this.ended) {
+        return;
+      } else {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+      }
     }
-    this.waiting = [];
-    this.sending = undefined;
   }
 }

@@ -111,28 +111,33 @@ describe('the backup steps through the chroot runner (root /host)', () => {
     ]);
   });
 
-  it("sends syslog lines with the node's logger, those that wait meanwhile in one call", async () => {
-    const calls: Array<{ line: string; input: string | undefined }> = [];
-    let release: () => void = () => undefined;
+  it("sends syslog lines to one logger of the node's, started with the first line and ended by flush", async () => {
+    const calls: Array<{ line: string; pieces: string[] }> = [];
+    let first: () => void = () => undefined;
+    const firstPiece = new Promise<void>((resolve) => (first = resolve));
     const inner: CommandRunner = {
       async run(command, args, options) {
-        calls.push({ line: [command, ...args].join(' '), input: options?.input === undefined ? undefined : String(options.input) });
-        // The first call is slow: the lines logged meanwhile wait for it.
-        if (calls.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        const call = { line: [command, ...args].join(' '), pieces: [] as string[] };
+        calls.push(call);
+        for await (const piece of options!.input as AsyncIterable<Uint8Array>) {
+          call.pieces.push(Buffer.from(piece).toString());
+          first();
+        }
         return { exitCode: 0, stdout: '', stderr: '' };
       },
     };
     const sink = new SyslogSink(new ChrootRunner(inner, '/host'));
     sink.log('Backup started');
+    await firstPiece;
+    // Logged while logger is busy with the first: they wait, and go as one piece.
     sink.log('etc: done');
     sink.log('Backup complete');
-    const flushed = sink.flush();
-    release();
-    await flushed;
-    expect(calls).toEqual([
-      { line: 'chroot /host logger -t upgrade-recovery', input: 'Backup started\n' },
-      { line: 'chroot /host logger -t upgrade-recovery', input: 'etc: done\nBackup complete\n' },
-    ]);
+    await sink.flush();
+    expect(calls).toEqual([{ line: 'chroot /host logger -t upgrade-recovery', pieces: ['Backup started\n', 'etc: done\nBackup complete\n'] }]);
+    // A line after the flush starts another logger.
+    sink.log('again');
+    await sink.flush();
+    expect(calls.map((call) => call.pieces)).toEqual([['Backup started\n', 'etc: done\nBackup complete\n'], ['again\n']]);
   });
 
   it("gives util-linux logger one message per line on its input", async () => {
@@ -154,7 +159,7 @@ describe('the backup steps through the chroot runner (root /host)', () => {
     expect(seen[1]).toMatch(/ upgrade-recovery: etc: done \(30165 entries\)$/);
   });
 
-  it('stops sending to syslog once logger fails', async () => {
+  it('stops sending to syslog once logger fails or is not there', async () => {
     const inner = recorder(() => ({ exitCode: 1 }));
     const sink = new SyslogSink(inner.runner);
     sink.log('one');
@@ -162,5 +167,13 @@ describe('the backup steps through the chroot runner (root /host)', () => {
     sink.log('two');
     await sink.flush();
     expect(inner.lines).toEqual(['logger -t upgrade-recovery']);
+    // Not found: the run ends at once, before flush; the lines after it are dropped, not queued.
+    const missing = recorder(() => ({ exitCode: 127 }));
+    const quiet = new SyslogSink(missing.runner);
+    quiet.log('one');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    quiet.log('two');
+    await quiet.flush();
+    expect(missing.lines).toEqual(['logger -t upgrade-recovery']);
   });
 });
