@@ -18,48 +18,98 @@ interface Reply {
   path?: string;
 }
 
-export function startFileHasher(): FileHasher {
-  const worker = new Worker(`(${hashWorker.toString()})()`, {
-    eval: true,
-    // One read buffer and the request at hand.
-    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
-  });
-  // Not what keeps the process alive: a walk left early must not hang the command.
-  worker.unref();
-  const pending = new Map<number, { resolve: (hashes: string[]) => void; reject: (error: Error) => void; onBytes?: (n: number) => void; seen: number }>();
-  let failure: Error | undefined;
-  let nextId = 0;
-  const failAll = (error: Error) => {
-    failure ??= error;
-    for (const request of pending.values()) request.reject(error);
-    pending.clear();
-  };
-  worker.on('message', (reply: Reply) => {
-    const request = pending.get(reply.id);
+interface PendingRequest {
+  resolve: (hashes: string[]) => void;
+  reject: (error: Error) => void;
+  onBytes?: (n: number) => void;
+  seen: number;
+}
+
+/** One hashing thread and the requests it has yet to answer. */
+class HashThread {
+  readonly worker: Worker;
+  readonly pending = new Map<number, PendingRequest>();
+  failure: Error | undefined;
+  private nextId = 0;
+
+  constructor() {
+    started += 1;
+    this.worker = new Worker(`(${hashWorker.toString()})()`, {
+      eval: true,
+      // One read buffer and the request at hand.
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+    });
+    this.worker.on('message', (reply: Reply) => this.answer(reply));
+    this.worker.on('error', (error) => this.failAll(error));
+    this.worker.on('exit', () => this.failAll(new Error('the hashing thread stopped')));
+    // Only a thread with requests to answer keeps the process alive: a walk left early, or a
+    // spare, must not hang the command (after the listeners, which would hold it again).
+    this.worker.unref();
+  }
+
+  hash(paths: ReadonlyArray<Buffer | string>, onBytes?: (n: number) => void): Promise<string[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    if (this.pending.size === 0) this.worker.ref();
+    return new Promise<string[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, ...(onBytes ? { onBytes } : {}), seen: 0 });
+      this.worker.postMessage({ id, paths: paths.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)) });
+    });
+  }
+
+  private answer(reply: Reply): void {
+    const request = this.pending.get(reply.id);
     if (!request) return;
     if (reply.bytes !== undefined) {
       request.onBytes?.(reply.bytes - request.seen);
       request.seen = reply.bytes;
       return;
     }
-    pending.delete(reply.id);
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
     if (reply.error !== undefined) request.reject(Object.assign(new Error(reply.error), { code: reply.code, path: reply.path }));
     else request.resolve(reply.hashes!);
-  });
-  worker.on('error', failAll);
-  worker.on('exit', () => failAll(new Error('the hashing thread stopped')));
+  }
+
+  failAll(error: Error): void {
+    this.failure ??= error;
+    for (const request of this.pending.values()) request.reject(error);
+    this.pending.clear();
+    this.worker.unref();
+  }
+}
+
+/**
+ * A thread given back idle, for the next hasher: starting one costs about 100 ms of CPU (Node's
+ * own modules compiled again), and a backup or restore hashes tree after tree. At most one is
+ * kept, so two hashers at once still end with one thread alive.
+ */
+let spare: HashThread | undefined;
+let started = 0;
+
+/** How many hashing threads this process has started (the tests see the spare reused). */
+export function hashThreadsStarted(): number {
+  return started;
+}
+
+export function startFileHasher(): FileHasher {
+  const thread = spare ?? new HashThread();
+  spare = undefined;
+  let closed = false;
   return {
     hash(paths, onBytes) {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      return new Promise<string[]>((resolve, reject) => {
-        pending.set(id, { resolve, reject, ...(onBytes ? { onBytes } : {}), seen: 0 });
-        worker.postMessage({ id, paths: paths.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)) });
-      });
+      if (closed) return Promise.reject(new Error('the hashing thread was closed'));
+      return thread.hash(paths, onBytes);
     },
     async close() {
-      failure ??= new Error('the hashing thread was closed');
-      await worker.terminate();
+      if (closed) return;
+      closed = true;
+      if (!thread.failure && thread.pending.size === 0 && spare === undefined) {
+        spare = thread;
+        return;
+      }
+      thread.failAll(new Error('the hashing thread was closed'));
+      await thread.worker.terminate();
     },
   };
 }

@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startFileHasher } from '../../src/host/fileHasher.js';
+import { hashThreadsStarted, startFileHasher } from '../../src/host/fileHasher.js';
 import { realFs } from '../../src/host/real.js';
+import { processRunner } from '../../src/host/processRunner.js';
 import { hashFile } from '../../src/tree/hashFile.js';
 
 const MiB = 1024 * 1024;
@@ -51,5 +52,42 @@ describe('files hashed in another thread', () => {
     await expect(hasher.hash([files[1]!, missing])).rejects.toMatchObject({ code: 'ENOENT', path: missing });
     await hasher.close();
     await expect(hasher.hash([files[1]!])).rejects.toThrow(/closed/);
+  });
+
+  it('hand their thread, idle and sound, to the next hasher: one spare, never more', async () => {
+    const expected = await hashFile(realFs, files[1]!);
+    const first = startFileHasher();
+    await first.hash([files[1]!]);
+    await first.close();
+    const before = hashThreadsStarted();
+    // A file that is not there fails its request, not the thread.
+    const second = startFileHasher();
+    await expect(second.hash([path.join(dir, 'missing')])).rejects.toMatchObject({ code: 'ENOENT' });
+    await second.close();
+    const third = startFileHasher();
+    expect(await third.hash([files[1]!])).toEqual([expected]);
+    expect(hashThreadsStarted()).toBe(before);
+    // Two at once: the spare and a new thread; closed, one is kept and one ends.
+    const fourth = startFileHasher();
+    expect(await fourth.hash([files[1]!])).toEqual([expected]);
+    expect(hashThreadsStarted()).toBe(before + 1);
+    await third.close();
+    await fourth.close();
+    await expect(fourth.hash([files[1]!])).rejects.toThrow(/closed/);
+    const fifth = startFileHasher();
+    const sixth = startFileHasher();
+    expect(await Promise.all([fifth.hash([files[1]!]), sixth.hash([files[1]!])])).toEqual([[expected], [expected]]);
+    expect(hashThreadsStarted()).toBe(before + 2);
+    await fifth.close();
+    await sixth.close();
+  });
+
+  it('let the process end with a spare thread idle', async () => {
+    // A process of its own (Node strips the module's types): it must end by itself, promptly.
+    const module = new URL('../../src/host/fileHasher.ts', import.meta.url).href;
+    const script = `import { startFileHasher } from '${module}';
+      const hasher = startFileHasher(); await hasher.hash([${JSON.stringify(files[1]!.toString())}]); await hasher.close(); console.log('closed');`;
+    const run = await processRunner.run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 10_000 });
+    expect(run).toEqual({ exitCode: 0, stdout: 'closed\n', stderr: '' });
   });
 });
