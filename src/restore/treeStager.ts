@@ -21,6 +21,7 @@ import { COPY_ALONE_MIN_BYTES, setSocketXattrs, stageByCopy } from './treeStageC
 import { Staging } from './treeStaging.js';
 import { paxTime } from '../tree/paxArchive.js';
 import { awaitedLater } from '../core/awaitedLater.js';
+import { AsyncQueue } from '../core/asyncQueue.js';
 
 /** Where each written entry was staged (directories are made in place, and have none). */
 export type StagedPaths = (write: PlannedWrite) => Buffer | undefined;
@@ -37,7 +38,8 @@ export class Stager {
   private readonly linked: Array<{ write: PlannedWrite; to: PlannedWrite }> = [];
   /** Hard-link group -> the name that carries its content, and whether cp copies it. */
   private readonly carriers = new Map<string, { write: PlannedWrite; alone: boolean }>();
-  private readonly feed = new ArchiveFeed();
+  /** The archive's items as the plan adds them; tar's stream waits for the next one. */
+  private readonly feed = new AsyncQueue<ArchiveItem>();
   private prepared: Promise<void> | undefined;
   private archiving: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
@@ -132,7 +134,7 @@ export class Stager {
   private archive(write: PlannedWrite, linkTo?: PlannedWrite): void {
     this.archived.push(write);
     this.feed.push({ index: this.names.get(write)!, write, ...(linkTo ? { linkTo: this.names.get(linkTo)! } : {}) });
-    this.archiving ??= this.prepare().then(() => stageByArchive(this.host, this.input, this.staging.flat, this.feed, this.copied, this.what));
+    this.archiving ??= this.prepare().then(() => stageByArchive(this.host, this.input, this.staging.flat, this.feed.each(), this.copied, this.what));
     this.archiving.catch((error: unknown) => (this.failure ??= { error }));
   }
 
@@ -167,44 +169,6 @@ export class Stager {
       return lines.at(write.line, write.rel);
     } finally {
       lines.close();
-    }
-  }
-}
-
-/** The archive's items as the plan adds them; tar's stream waits for the next one. */
-class ArchiveFeed implements AsyncIterable<ArchiveItem> {
-  private readonly items: ArchiveItem[] = [];
-  private ended = false;
-  private failure: { error: unknown } | undefined;
-  private wake: (() => void) | undefined;
-
-  push(item: ArchiveItem): void {
-    this.items.push(item);
-    this.wake?.();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  fail(error: unknown): void {
-    this.failure ??= { error };
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<ArchiveItem> {
-    for (let next = 0; ; ) {
-      if (this.failure) throw this.failure.error;
-      if (next < this.items.length) {
-        yield this.items[next]!;
-        // Let go of what tar has: a big plan's items need not all stay here.
-        this.items[next++] = undefined as unknown as ArchiveItem;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
     }
   }
 }

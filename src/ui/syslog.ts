@@ -5,9 +5,10 @@
 // process on a machine whose cores the restore itself keeps busy. If logger is missing or fails,
 // we stop trying (once) rather than slow every step down.
 import type { CommandRunner } from '../host/ports.js';
+import { AsyncQueue } from '../core/asyncQueue.js';
 
 export class SyslogSink {
-  private queue: LineQueue | undefined;
+  private queue: AsyncQueue<string> | undefined;
   private running: Promise<void> | undefined;
   private broken = false;
 
@@ -33,9 +34,13 @@ export class SyslogSink {
   }
 
   private start(): void {
-    const queue = new LineQueue();
+    const queue = new AsyncQueue<string>();
     this.queue = queue;
-    this.running = this.runner.run('logger', ['-t', this.tag], { input: queue }).then((run) => {
+    // All the lines that wait go as one piece of stdin.
+    const pieces = async function* () {
+      for await (const lines of queue) yield Buffer.from(`${lines.join('\n')}\n`);
+    };
+    this.running = this.runner.run('logger', ['-t', this.tag], { input: pieces() }).then((run) => {
       // Ended before we ended its input (not there, killed), or failed: no more tries.
       if (!queue.ended || run.exitCode !== 0) this.broken = true;
       queue.end();
@@ -44,38 +49,5 @@ export class SyslogSink {
         this.running = undefined;
       }
     });
-  }
-}
-
-/** Lines as they are logged, handed out as pieces of stdin: all those waiting in one piece. */
-class LineQueue implements AsyncIterable<Uint8Array> {
-  private lines: string[] = [];
-  private wake: (() => void) | undefined;
-  ended = false;
-
-  push(line: string): void {
-    if (this.ended) return;
-    this.lines.push(line);
-    this.wake?.();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      if (this.lines.length > 0) {
-        const piece = Buffer.from(`${this.lines.join('\n')}\n`);
-        this.lines = [];
-        yield piece;
-      } else if (this.ended) {
-        return;
-      } else {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = undefined;
-      }
-    }
   }
 }
