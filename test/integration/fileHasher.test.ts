@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { hashThreadsStarted, startFileHasher } from '../../src/host/fileHasher.js';
 import { realFs } from '../../src/host/real.js';
-import { processRunner } from '../../src/host/processRunner.js';
+import { runImporting } from '../support/moduleProcess.js';
 import { hashFile } from '../../src/tree/hashFile.js';
 
 const MiB = 1024 * 1024;
@@ -83,11 +83,12 @@ describe('files hashed in another thread', () => {
   });
 
   it('let the process end with a spare thread idle', async () => {
-    // A process of its own (Node strips the module's types): it must end by itself, promptly.
-    const module = new URL('../../src/host/fileHasher.ts', import.meta.url).href;
-    const script = `import { startFileHasher } from '${module}';
-      const hasher = startFileHasher(); await hasher.hash([${JSON.stringify(files[1]!.toString())}]); await hasher.close(); console.log('closed');`;
-    const run = await processRunner.run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 10_000 });
+    // It must end by itself, promptly.
+    const run = await runImporting(
+      'host/fileHasher',
+      'startFileHasher',
+      `const hasher = startFileHasher(); await hasher.hash([${JSON.stringify(files[1]!.toString())}]); await hasher.close(); console.log('closed');`,
+    );
     expect(run).toEqual({ exitCode: 0, stdout: 'closed\n', stderr: '' });
   });
 });

@@ -6,6 +6,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import { processRunner } from '../../src/host/processRunner.js';
+import { runImporting } from '../support/moduleProcess.js';
 
 let dir: string;
 beforeAll(() => {
@@ -86,11 +87,12 @@ describe('processRunner', () => {
   });
 
   it('ends the commands still running when our process exits', async () => {
-    // A process of its own (Node strips the module's types), which exits while its command sleeps.
-    const module = new URL('../../src/host/processRunner.ts', import.meta.url).href;
-    const script = `import { processRunner } from '${module}';
-      processRunner.run('sh', ['-c', 'echo $$; exec sleep 30'], { onStdout: (pid) => { process.stdout.write(pid); process.exit(0); } });`;
-    const run = await processRunner.run(process.execPath, ['--input-type=module', '-e', script]);
+    // A process of its own, which exits while its command sleeps.
+    const run = await runImporting(
+      'host/processRunner',
+      'processRunner',
+      `processRunner.run('sh', ['-c', 'echo $$; exec sleep 30'], { onStdout: (pid) => { process.stdout.write(pid); process.exit(0); } });`,
+    );
     const pid = Number(run.stdout.trim());
     expect(pid).toBeGreaterThan(0);
     // Ended: gone, or a zombie that nobody reaps (its parent, our child, exited first).
