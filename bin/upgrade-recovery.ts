@@ -13,9 +13,8 @@ if (exec) {
 }
 restoreEnvironment(process.env);
 keepHeapSmall((globalThis as { gc?: Collect }).gc, () => {
-  // Buffers live outside the JS heap; garbage ones wait for a collection all the same.
-  const { heapUsed, external } = process.memoryUsage();
-  return heapUsed + external;
+  const { heapUsed, heapTotal, external } = process.memoryUsage();
+  return { inUse: heapUsed + external, committed: heapTotal };
 });
 
 // `upgrade-recovery --help | head` closes the pipe early: that is not an error worth a stack trace.

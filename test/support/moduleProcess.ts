@@ -3,9 +3,9 @@
 import { processRunner } from '../../src/host/processRunner.js';
 import type { CommandResult } from '../../src/host/ports.js';
 
-/** `imports` from `src/<module>.ts`, then `body`; ended if it takes more than 10 s. */
-export function runImporting(module: string, imports: string, body: string): Promise<CommandResult> {
+/** `imports` from `src/<module>.ts`, then `body`, Node given `nodeOptions`; ended if it takes more than 10 s. */
+export function runImporting(module: string, imports: string, body: string, nodeOptions: readonly string[] = []): Promise<CommandResult> {
   const url = new URL(`../../src/${module}.ts`, import.meta.url).href;
   const script = `import { ${imports} } from '${url}';\n${body}`;
-  return processRunner.run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 10_000 });
+  return processRunner.run(process.execPath, [...nodeOptions, '--input-type=module', '-e', script], { timeoutMs: 10_000 });
 }

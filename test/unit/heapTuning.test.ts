@@ -61,7 +61,7 @@ describe('keepHeapSmall', () => {
         }
         majors.push(used);
         used = live; // what is live
-      }, () => used);
+      }, () => ({ inUse: used, committed: 40 * MiB }));
       vi.advanceTimersByTime(200);
       expect([majors, minors]).toEqual([[], []]);
       used = 17 * MiB; // under the floor, 7 MiB of growth: nothing
@@ -102,6 +102,32 @@ describe('keepHeapSmall', () => {
   });
 
   it('does nothing without an exposed gc (run from source)', () => {
-    expect(() => keepHeapSmall(undefined, () => 0)()).not.toThrow();
+    expect(() => keepHeapSmall(undefined, () => ({ inUse: 0, committed: 0 }))()).not.toThrow();
+  });
+
+  it('compacts (the last-resort flavor) only once the heap has committed more than 44 MiB, and calls a regular one with no argument', () => {
+    vi.useFakeTimers();
+    try {
+      const MiB = 1024 * 1024;
+      let used = 10 * MiB;
+      let committed = 40 * MiB;
+      const calls: unknown[][] = [];
+      const stop = keepHeapSmall((...args) => {
+        calls.push(args);
+        used = 30 * MiB;
+      }, () => ({ inUse: used, committed }));
+      used = 40 * MiB; // over the floor, 44 MiB committed at most: a regular collection
+      committed = 44 * MiB;
+      vi.advanceTimersByTime(20);
+      // gc(undefined) would be a young-generation collection: a regular one takes no argument at all.
+      expect(calls).toEqual([[]]);
+      used = 47 * MiB;
+      committed = 45 * MiB;
+      vi.advanceTimersByTime(20);
+      expect(calls).toEqual([[], [{ type: 'major', flavor: 'last-resort' }]]);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
