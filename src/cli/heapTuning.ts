@@ -84,8 +84,8 @@ const MINOR_STEP = 8 * 1024 * 1024;
  * times the work of a regular one, but it empties the pages that hold a few survivors each and
  * gives them back at once, with the external buffers it frees; a regular one leaves them for V8
  * to trim later. A million-entry restore peaked at 138.8 to 144.0 MiB in six runs with it, at
- * 142.4 to 155.8 MiB in six without. Runs of the bench's default scale commit 40 to 43 MiB at most
- * and never pay for it.
+ * 142.4 to 155.8 MiB in six without. Backups and restores of the bench's default scale committed 40
+ * to 43 MiB at most (traced), and do not pay for it.
  */
 const COMPACT_ABOVE = 44 * 1024 * 1024;
 

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HEAP_OPTIONS, keepHeapSmall, restoreEnvironment, smallHeapExec } from '../../src/cli/heapTuning.js';
 
 describe('heap tuning of the single binary', () => {
@@ -45,60 +45,58 @@ describe('heap tuning of the single binary', () => {
 });
 
 describe('keepHeapSmall', () => {
+  const MiB = 1024 * 1024;
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
   it('collects fully once the heap has grown by a fifth over what the last collection kept, or by 16 MiB where that is more (never below the floor), and the young generation every 8 MiB in between', () => {
-    vi.useFakeTimers();
-    try {
-      const MiB = 1024 * 1024;
-      let used = 10 * MiB;
-      let live = 30 * MiB;
-      const majors: number[] = [];
-      const minors: number[] = [];
-      const stop = keepHeapSmall((options) => {
-        if (options?.type === 'minor') {
-          minors.push(used);
-          used -= 6 * MiB; // short-lived Buffers freed, some promoted
-          return;
-        }
-        majors.push(used);
-        used = live; // what is live
-      }, () => ({ inUse: used, committed: 40 * MiB }));
-      vi.advanceTimersByTime(200);
-      expect([majors, minors]).toEqual([[], []]);
-      used = 17 * MiB; // under the floor, 7 MiB of growth: nothing
-      vi.advanceTimersByTime(200);
-      expect(minors).toEqual([]);
-      used = 19 * MiB; // 9 MiB grown: a young-generation collection
-      vi.advanceTimersByTime(20);
-      expect(minors).toEqual([19 * MiB]);
-      used = 40 * MiB; // over the 32 MiB floor: a full one
-      vi.advanceTimersByTime(20);
-      expect(majors).toEqual([40 * MiB]);
-      used = 35 * MiB; // under 1.2 x 30 MiB, and under 30 + 8 MiB
-      vi.advanceTimersByTime(200);
-      expect([majors.length, minors.length]).toEqual([1, 1]);
-      used = 37 * MiB; // over 1.2 x 30 MiB, but under 30 + 16 MiB (and 30 + 8 MiB): nothing
-      vi.advanceTimersByTime(200);
-      expect([majors.length, minors.length]).toEqual([1, 1]);
-      used = 47 * MiB; // over 30 + 16 MiB
-      vi.advanceTimersByTime(20);
-      expect(majors).toHaveLength(2);
-      live = 100 * MiB; // a big plan: a fifth of it is more than 16 MiB
-      used = 200 * MiB;
-      vi.advanceTimersByTime(20);
-      expect(majors).toHaveLength(3);
-      used = 118 * MiB; // under 1.2 x 100 MiB (minor ones only)
-      vi.advanceTimersByTime(200);
-      expect(majors).toHaveLength(3);
-      used = 121 * MiB;
-      vi.advanceTimersByTime(20);
-      expect(majors).toHaveLength(4);
-      stop();
-      used = 500 * MiB;
-      vi.advanceTimersByTime(200);
-      expect(majors).toHaveLength(4);
-    } finally {
-      vi.useRealTimers();
-    }
+    let used = 10 * MiB;
+    let live = 30 * MiB;
+    const majors: number[] = [];
+    const minors: number[] = [];
+    const stop = keepHeapSmall((options) => {
+      if (options?.type === 'minor') {
+        minors.push(used);
+        used -= 6 * MiB; // short-lived Buffers freed, some promoted
+        return;
+      }
+      majors.push(used);
+      used = live; // what is live
+    }, () => ({ inUse: used, committed: 40 * MiB }));
+    vi.advanceTimersByTime(200);
+    expect([majors, minors]).toEqual([[], []]);
+    used = 17 * MiB; // under the floor, 7 MiB of growth: nothing
+    vi.advanceTimersByTime(200);
+    expect(minors).toEqual([]);
+    used = 19 * MiB; // 9 MiB grown: a young-generation collection
+    vi.advanceTimersByTime(20);
+    expect(minors).toEqual([19 * MiB]);
+    used = 40 * MiB; // over the 32 MiB floor: a full one
+    vi.advanceTimersByTime(20);
+    expect(majors).toEqual([40 * MiB]);
+    used = 35 * MiB; // under 1.2 x 30 MiB, and under 30 + 8 MiB
+    vi.advanceTimersByTime(200);
+    expect([majors.length, minors.length]).toEqual([1, 1]);
+    used = 37 * MiB; // over 1.2 x 30 MiB, but under 30 + 16 MiB (and 30 + 8 MiB): nothing
+    vi.advanceTimersByTime(200);
+    expect([majors.length, minors.length]).toEqual([1, 1]);
+    used = 47 * MiB; // over 30 + 16 MiB
+    vi.advanceTimersByTime(20);
+    expect(majors).toHaveLength(2);
+    live = 100 * MiB; // a big plan: a fifth of it is more than 16 MiB
+    used = 200 * MiB;
+    vi.advanceTimersByTime(20);
+    expect(majors).toHaveLength(3);
+    used = 118 * MiB; // under 1.2 x 100 MiB (minor ones only)
+    vi.advanceTimersByTime(200);
+    expect(majors).toHaveLength(3);
+    used = 121 * MiB;
+    vi.advanceTimersByTime(20);
+    expect(majors).toHaveLength(4);
+    stop();
+    used = 500 * MiB;
+    vi.advanceTimersByTime(200);
+    expect(majors).toHaveLength(4);
   });
 
   it('does nothing without an exposed gc (run from source)', () => {
@@ -106,28 +104,22 @@ describe('keepHeapSmall', () => {
   });
 
   it('compacts (the last-resort flavor) only once the heap has committed more than 44 MiB, and calls a regular one with no argument', () => {
-    vi.useFakeTimers();
-    try {
-      const MiB = 1024 * 1024;
-      let used = 10 * MiB;
-      let committed = 40 * MiB;
-      const calls: unknown[][] = [];
-      const stop = keepHeapSmall((...args) => {
-        calls.push(args);
-        used = 30 * MiB;
-      }, () => ({ inUse: used, committed }));
-      used = 40 * MiB; // over the floor, 44 MiB committed at most: a regular collection
-      committed = 44 * MiB;
-      vi.advanceTimersByTime(20);
-      // gc(undefined) would be a young-generation collection: a regular one takes no argument at all.
-      expect(calls).toEqual([[]]);
-      used = 47 * MiB;
-      committed = 45 * MiB;
-      vi.advanceTimersByTime(20);
-      expect(calls).toEqual([[], [{ type: 'major', flavor: 'last-resort' }]]);
-      stop();
-    } finally {
-      vi.useRealTimers();
-    }
+    let used = 10 * MiB;
+    let committed = 40 * MiB;
+    const calls: unknown[][] = [];
+    const stop = keepHeapSmall((...args) => {
+      calls.push(args);
+      used = 30 * MiB;
+    }, () => ({ inUse: used, committed }));
+    used = 40 * MiB; // over the floor, 44 MiB committed at most: a regular collection
+    committed = 44 * MiB;
+    vi.advanceTimersByTime(20);
+    // gc(undefined) would be a young-generation collection: a regular one takes no argument at all.
+    expect(calls).toEqual([[]]);
+    used = 47 * MiB;
+    committed = 45 * MiB;
+    vi.advanceTimersByTime(20);
+    expect(calls).toEqual([[], [{ type: 'major', flavor: 'last-resort' }]]);
+    stop();
   });
 });
