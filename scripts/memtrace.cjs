@@ -1,13 +1,13 @@
 // Development aid: samples a running upgrade-recovery's memory, to see what a peak is made of.
 //   UPGRADE_RECOVERY_MEMTRACE=/tmp/trace.jsonl NODE_OPTIONS="--require $PWD/scripts/memtrace.cjs" \
 //     dist/upgrade-recovery restore ...
-// The binary keeps NODE_OPTIONS through its re-execution (src/cli/heapTuning.ts), so the tracer runs
-// in the process that does the work, and gives it back to commands it starts. One JSON line per
-// sample (every UPGRADE_RECOVERY_MEMTRACE_MS, 50 by default, and one at exit), in KiB: VmRSS and its
-// file-backed part (the binary's own pages) and anonymous part, V8's heap (used, committed) and
-// the memory outside it (external, of which ArrayBuffers); `tuned` once the binary runs with its
-// heap options. The time is the wall clock in ms, to
-// line up with the steps' times in --json output. Not part of the product: nothing in src/ loads it.
+// The binary keeps NODE_OPTIONS through its re-execution (src/cli/heapTuning.ts), so the tracer
+// runs in the process that does the work, and gives it back to commands it starts. One JSON line
+// per sample (every UPGRADE_RECOVERY_MEMTRACE_MS, 50 by default, and one at exit), in KiB: VmRSS
+// and its file-backed part (the binary's own pages) and anonymous part, V8's heap (used,
+// committed) and the memory outside it (external, of which ArrayBuffers); `tuned` once the binary
+// runs with its heap options; `t`, the wall clock in ms, to line up with the steps' times of
+// --json output. Not part of the product: nothing in src/ loads it.
 'use strict';
 const { appendFileSync, readFileSync } = require('node:fs');
 
