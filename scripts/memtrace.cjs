@@ -10,9 +10,11 @@
 // --json output. Not part of the product: nothing in src/ loads it.
 'use strict';
 const { appendFileSync, readFileSync } = require('node:fs');
+const { isMainThread, threadId } = require('node:worker_threads');
 
 const file = process.env.UPGRADE_RECOVERY_MEMTRACE;
-if (file) {
+// Preloads run in worker threads too: their heaps are their own, the process is sampled once.
+if (file && isMainThread) {
   const every = Number(process.env.UPGRADE_RECOVERY_MEMTRACE_MS ?? 50);
   const kib = (bytes) => Math.round(bytes / 1024);
   const statusKiB = (status, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
@@ -22,6 +24,7 @@ if (file) {
     const line = {
       t: Date.now(),
       pid: process.pid,
+      thread: threadId,
       // With the binary's heap options (after its re-execution), gc() is exposed.
       tuned: typeof globalThis.gc === 'function',
       rssKiB: statusKiB(status, 'VmRSS'),

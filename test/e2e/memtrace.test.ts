@@ -13,6 +13,7 @@ const kib = z.number().int().nonnegative();
 const sampleSchema = z.object({
   t: z.number(),
   pid: z.number(),
+  thread: z.number(),
   tuned: z.boolean(),
   rssKiB: kib,
   fileKiB: kib,
@@ -27,6 +28,20 @@ describe('scripts/memtrace.cjs', () => {
   let dir: string | undefined;
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('samples the main thread only, while a worker thread runs', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'memtrace-'));
+    const trace = path.join(dir, 'trace.jsonl');
+    const script = "import { Worker } from 'node:worker_threads'; const w = new Worker('setTimeout(() => {}, 200)', { eval: true }); await new Promise((r) => w.on('exit', r));";
+    const result = await processRunner.run(process.execPath, ['--require', TRACER, '--input-type=module', '-e', script], {
+      env: { UPGRADE_RECOVERY_MEMTRACE: trace },
+      timeoutMs: 30_000,
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const samples = readFileSync(trace, 'utf8').trim().split('\n').map((line) => sampleSchema.parse(JSON.parse(line)));
+    expect(samples.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(samples.map((s) => s.thread))).toEqual(new Set([0]));
   });
 
   it('samples the binary after its re-execution, with the heap options in force, in KiB', async () => {
