@@ -30,29 +30,24 @@ describe('scripts/memtrace.cjs', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('samples the main thread only, while a worker thread runs', async () => {
+  /** Runs `command` with the tracer writing to a file of its own; its samples, checked. */
+  async function traced(command: string, args: string[], env: Record<string, string>) {
     dir = mkdtempSync(path.join(os.tmpdir(), 'memtrace-'));
     const trace = path.join(dir, 'trace.jsonl');
-    const script = "import { Worker } from 'node:worker_threads'; const w = new Worker('setTimeout(() => {}, 200)', { eval: true }); await new Promise((r) => w.on('exit', r));";
-    const result = await processRunner.run(process.execPath, ['--require', TRACER, '--input-type=module', '-e', script], {
-      env: { UPGRADE_RECOVERY_MEMTRACE: trace },
-      timeoutMs: 30_000,
-    });
+    const result = await processRunner.run(command, args, { env: { ...env, UPGRADE_RECOVERY_MEMTRACE: trace }, timeoutMs: 30_000 });
     expect(result.exitCode, result.stderr).toBe(0);
-    const samples = readFileSync(trace, 'utf8').trim().split('\n').map((line) => sampleSchema.parse(JSON.parse(line)));
+    return readFileSync(trace, 'utf8').trim().split('\n').map((line) => sampleSchema.parse(JSON.parse(line)));
+  }
+
+  it('samples the main thread only, while a worker thread runs', async () => {
+    const script = "import { Worker } from 'node:worker_threads'; const w = new Worker('setTimeout(() => {}, 200)', { eval: true }); await new Promise((r) => w.on('exit', r));";
+    const samples = await traced(process.execPath, ['--require', TRACER, '--input-type=module', '-e', script], {});
     expect(samples.length).toBeGreaterThanOrEqual(3);
     expect(new Set(samples.map((s) => s.thread))).toEqual(new Set([0]));
   });
 
   it('samples the binary after its re-execution, with the heap options in force, in KiB', async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'memtrace-'));
-    const trace = path.join(dir, 'trace.jsonl');
-    const result = await processRunner.run(BINARY, ['--version'], {
-      env: { NODE_OPTIONS: `--require ${TRACER}`, UPGRADE_RECOVERY_MEMTRACE: trace },
-      timeoutMs: 30_000,
-    });
-    expect(result.exitCode, result.stderr).toBe(0);
-    const samples = readFileSync(trace, 'utf8').trim().split('\n').map((line) => sampleSchema.parse(JSON.parse(line)));
+    const samples = await traced(BINARY, ['--version'], { NODE_OPTIONS: `--require ${TRACER}` });
     // Loaded twice in one pid: before the re-execution, and in the process that runs the command,
     // which samples once more at exit.
     expect(new Set(samples.map((s) => s.pid)).size).toBe(1);
