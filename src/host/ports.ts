@@ -32,6 +32,8 @@ export type HostFs = Pick<
   prepareScan?: () => void;
   /** Hashes files in another thread (src/host/fileHasher.ts); absent where there is no real disk. */
   startHasher?: () => FileHasher;
+  /** Ends the idle thread a closed hasher left for the next one, if any (its memory is wanted). */
+  releaseSpareHasher?: () => Promise<void>;
 };
 
 export interface FileHasher {

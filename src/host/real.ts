@@ -6,7 +6,7 @@ import type { Archiver, Clock, Host, HostFs, ProcessTable } from './ports.js';
 import { processRunner } from './processRunner.js';
 import { NodeRoot } from './nodeRoot.js';
 import { prepareScanWorker, scanTree } from './treeScan.js';
-import { startFileHasher } from './fileHasher.js';
+import { releaseSpareHasher, startFileHasher } from './fileHasher.js';
 
 export const realFs: HostFs = {
   ...fsPromises,
@@ -14,6 +14,7 @@ export const realFs: HostFs = {
   scanTree,
   prepareScan: prepareScanWorker,
   startHasher: startFileHasher,
+  releaseSpareHasher,
 };
 
 export const realClock: Clock = {

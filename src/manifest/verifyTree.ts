@@ -7,6 +7,7 @@ import { displayPath } from '../tree/pathBytes.js';
 import { XATTR_BATCH, type Xattrs } from '../tree/xattrs.js';
 import { ManifestCursor } from './manifestCursor.js';
 import { verifyScanned } from './verifyScanned.js';
+import { OTHER_THREAD_MAX_ENTRIES } from '../host/threadBudget.js';
 
 /** Trees with at least this many entries are checked by a walk in another thread. */
 const SCAN_MIN_ENTRIES = 2048;
@@ -42,8 +43,11 @@ export async function verifyTreeAgainstManifest(
     if (check.problems.length < MAX_LISTED) check.problems.push({ path: displayPath(path), problem });
     else check.moreProblems += 1;
   };
-  // Another thread costs its start (tens of ms): worth it from a few thousand entries.
-  if (host.fs.scanTree && (options.expectedEntries ?? SCAN_MIN_ENTRIES) >= SCAN_MIN_ENTRIES) {
+  // Another thread costs its start (tens of ms): worth it from a few thousand entries, and up to
+  // what its memory allows beside a restore's (src/host/threadBudget.ts).
+  const expected = options.expectedEntries ?? SCAN_MIN_ENTRIES;
+  const tooBig = expected > OTHER_THREAD_MAX_ENTRIES;
+  if (host.fs.scanTree && expected >= SCAN_MIN_ENTRIES && !tooBig) {
     check.entries = await verifyScanned(host, treeDir, manifestFile, options, report, describeDifference);
     return check;
   }
@@ -52,6 +56,7 @@ export async function verifyTreeAgainstManifest(
     // What is verified may be cold on disk (after a reboot, or long after the backup): read ahead.
     const live = describeTree(host, treeDir, {
       hash: options.data,
+      hashHere: tooBig,
       prefetch: true,
       knownXattrs: unchangedCopyXattrs(manifest),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

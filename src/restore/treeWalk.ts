@@ -14,6 +14,7 @@ import { ROOT_REL } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
 import { identityOf, statFields } from '../tree/describe.js';
 import type { LiveFacts } from './treeCompare.js';
+import { OTHER_THREAD_MAX_ENTRIES } from '../host/threadBudget.js';
 
 /** What the plan compares of a live entry's lstat, in the forms the manifest holds. */
 export interface LiveStat {
@@ -54,12 +55,8 @@ export class LiveEntry {
 
 /** Trees with at least this many entries (the manifest says) are walked by another thread... */
 export const SCAN_MIN_ENTRIES = 4096;
-/**
- * ...and at most this many: the thread's own heap and runtime cost 15 to 20 MB, which a plan of a
- * million entries (tens of thousands of writes held) cannot spare under its 150 MB; walked here,
- * such a tree takes a few seconds more.
- */
-export const SCAN_MAX_ENTRIES = 250_000;
+/** ...and at most this many (a plan of a million entries holds tens of thousands of writes too). */
+export const SCAN_MAX_ENTRIES = OTHER_THREAD_MAX_ENTRIES;
 
 /** Whether a tree of about `entries` entries is walked by another thread. */
 export function walksInOtherThread(entries: number): boolean {

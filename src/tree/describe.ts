@@ -22,6 +22,11 @@ export interface DescribeOptions {
   /** Read and hash file contents (a manifest, or `verify`); off for a structure-only check. */
   hash: boolean;
   /**
+   * Hash in this thread, with no other thread alive meanwhile: for a tree too big for a second
+   * thread's memory (src/host/threadBudget.ts).
+   */
+  hashHere?: boolean;
+  /**
    * Read the files ahead, several at once (src/tree/prefetch.ts): for a tree that may not be in
    * the page cache (`verify --data`), not for a copy just written.
    */
@@ -75,7 +80,8 @@ export async function* describeTree(host: Host, root: string, options: DescribeO
   const firstPathOfInode = new Map<string, Buffer>();
   const reading: Array<Promise<void>> = [];
   const cache = new CacheProbe();
-  const hasher = options.hash ? host.fs.startHasher?.() : undefined;
+  if (options.hash && options.hashHere) await host.fs.releaseSpareHasher?.();
+  const hasher = options.hash && !options.hashHere ? host.fs.startHasher?.() : undefined;
   // Lookups of known xattrs run one window after the other, in walk order.
   let lookups: Promise<unknown> = Promise.resolve();
   const open = (entries: WalkEntry[]): Window => {

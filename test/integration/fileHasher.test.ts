@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hashThreadsStarted, startFileHasher } from '../../src/host/fileHasher.js';
-import { realFs } from '../../src/host/real.js';
+import { hashThreadsStarted, releaseSpareHasher, startFileHasher } from '../../src/host/fileHasher.js';
+import { realFs, realHost } from '../../src/host/real.js';
+import { describeTree } from '../../src/tree/describe.js';
 import { runImporting } from '../support/moduleProcess.js';
 import { hashFile } from '../../src/tree/hashFile.js';
 
@@ -80,6 +81,39 @@ describe('files hashed in another thread', () => {
     expect(hashThreadsStarted()).toBe(before + 2);
     await fifth.close();
     await sixth.close();
+  });
+
+  it('end the spare thread when asked, so that the next hasher starts its own', async () => {
+    const first = startFileHasher();
+    await first.hash([files[1]!]);
+    await first.close();
+    const before = hashThreadsStarted();
+    await releaseSpareHasher();
+    await releaseSpareHasher(); // none left: nothing to do
+    const second = startFileHasher();
+    expect(await second.hash([files[1]!])).toEqual([await hashFile(realFs, files[1]!)]);
+    expect(hashThreadsStarted()).toBe(before + 1);
+    await second.close();
+  });
+
+  it('are hashed in this thread for a tree too big for another one, with the spare ended first', async () => {
+    const host = realHost('/');
+    const describe = async (hashHere: boolean) => {
+      const out = [];
+      for await (const { description } of describeTree(host, dir, { hash: true, hashHere })) out.push(description);
+      return out;
+    };
+    const inThread = await describe(false); // leaves its thread as the spare
+    const before = hashThreadsStarted();
+    const here = await describe(true);
+    expect(here).toEqual(inThread);
+    expect(here.filter((d) => d.type === 'file').every((d) => /^[0-9a-f]{64}$/.test(d.sha256!))).toBe(true);
+    // No thread was started, and the spare is gone: the next hasher starts one.
+    expect(hashThreadsStarted()).toBe(before);
+    const next = startFileHasher();
+    await next.hash([files[1]!]);
+    expect(hashThreadsStarted()).toBe(before + 1);
+    await next.close();
   });
 
   it('let the process end with a spare thread idle', async () => {

@@ -3,7 +3,7 @@
 // in this one (src/manifest/verifyTree.ts's own walk, what a filesystem without threads gets).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GenerationPaths } from '../../src/backup/layout.js';
@@ -12,6 +12,7 @@ import { RecordingReporter } from '../../src/core/reporter.js';
 import type { Host } from '../../src/host/ports.js';
 import { realHost } from '../../src/host/real.js';
 import { verifyTreeAgainstManifest } from '../../src/manifest/verifyTree.js';
+import { OTHER_THREAD_MAX_ENTRIES } from '../../src/host/threadBudget.js';
 
 const host = realHost('/');
 /** The same host without the other threads: verifyTree walks and hashes here. */
@@ -72,5 +73,46 @@ describe('the check of a tree, in another thread or in this one', () => {
       expect(there.problems).toEqual(expect.arrayContaining(['d0/f3: mode 0600, expected 0644', 'd3/f5: missing', 'd3/extra: not in the manifest', 'link: symlink target changed', 'd2/f2: extended attributes changed']));
       if (data) expect(there.problems).toContain('d0/f4: content differs from its SHA-256');
     }
+  });
+});
+
+describe('a tree too big for a second thread', () => {
+  it('is checked in this thread, and found as the other way finds it', async () => {
+    const scans: string[] = [];
+    const counting: Host = { ...host, fs: { ...host.fs, scanTree: (...args) => (scans.push(args[0]), host.fs.scanTree!(...args)) } };
+    const check = async (expectedEntries: number) =>
+      (await verifyTreeAgainstManifest(counting, generation.tree('t'), generation.manifest('t'), { data: true, expectedEntries })).entries;
+    expect(await check(3_510)).toBe(3_510);
+    expect(scans).toEqual([generation.tree('t')]);
+    expect(await check(OTHER_THREAD_MAX_ENTRIES + 1)).toBe(3_510);
+    expect(scans).toHaveLength(1);
+  });
+
+  it('has its manifest hashed in this thread, with the spare thread ended first, and records what the other way does', async () => {
+    const calls: string[] = [];
+    const counting: Host = {
+      ...host,
+      fs: {
+        ...host.fs,
+        startHasher: () => (calls.push('start'), host.fs.startHasher!()),
+        releaseSpareHasher: () => (calls.push('release'), host.fs.releaseSpareHasher!()),
+      },
+    };
+    const entries = async (component: string, expectedEntries: number) => {
+      mkdirSync(generation.tree(component), { recursive: true });
+      await execa('cp', ['-a', `${tree}/.`, generation.tree(component)]);
+      await writeTreeManifest(counting, new RecordingReporter(), generation, component, tree, { entries: expectedEntries, files: 0, bytes: 0, allocated: 0 });
+      const check = await verifyTreeAgainstManifest(host, generation.tree(component), generation.manifest(component), { data: true });
+      expect(check.problems).toEqual([]);
+      // The entries' lines: the header and the footer's digest name the component and the time.
+      return readFileSync(generation.manifest(component), 'utf8').split('\n').filter((line) => line.startsWith('{"kind":"entry"'));
+    };
+    const small = await entries('small', 3_600);
+    expect(calls).toEqual(['start']);
+    calls.length = 0;
+    const big = await entries('big', OTHER_THREAD_MAX_ENTRIES + 1);
+    expect(calls).toEqual(['release']);
+    expect(big).toEqual(small);
+    expect(big.length).toBe(3_510);
   });
 });
