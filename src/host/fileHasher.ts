@@ -82,9 +82,13 @@ class HashThread {
 /**
  * A thread given back idle, for the next hasher: starting one costs about 100 ms of CPU (Node's
  * own modules compiled again), and a backup or restore hashes tree after tree. At most one is
- * kept, so two hashers at once still end with one thread alive.
+ * kept, so two hashers at once still end with one thread alive, and only for SPARE_IDLE_MS: a
+ * backup's trees are described as their copies end, close together, and a thread idle longer
+ * (through the copy of a big tree) holds its memory for nothing.
  */
 let spare: HashThread | undefined;
+let spareTimer: NodeJS.Timeout | undefined;
+export const SPARE_IDLE_MS = 3000;
 let started = 0;
 
 /** How many hashing threads this process has started (the tests see the spare reused). */
@@ -97,14 +101,19 @@ export function hashThreadsStarted(): number {
  * MiB), which a walk of hundreds of thousands of entries in this thread cannot spare.
  */
 export async function releaseSpareHasher(): Promise<void> {
-  const thread = spare;
-  spare = undefined;
+  const thread = takeSpare();
   await thread?.worker.terminate();
 }
 
-export function startFileHasher(): FileHasher {
-  const thread = spare ?? new HashThread();
+function takeSpare(): HashThread | undefined {
+  const thread = spare;
   spare = undefined;
+  clearTimeout(spareTimer);
+  return thread;
+}
+
+export function startFileHasher(): FileHasher {
+  const thread = takeSpare() ?? new HashThread();
   let closed = false;
   return {
     hash(paths, onBytes) {
@@ -116,6 +125,7 @@ export function startFileHasher(): FileHasher {
       closed = true;
       if (!thread.failure && thread.pending.size === 0 && spare === undefined) {
         spare = thread;
+        spareTimer = setTimeout(() => void releaseSpareHasher(), SPARE_IDLE_MS).unref();
         return;
       }
       thread.failAll(new Error('the hashing thread was closed'));

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hashThreadsStarted, releaseSpareHasher, startFileHasher } from '../../src/host/fileHasher.js';
+import { hashThreadsStarted, releaseSpareHasher, SPARE_IDLE_MS, startFileHasher } from '../../src/host/fileHasher.js';
 import { realFs, realHost } from '../../src/host/real.js';
 import { describeTree } from '../../src/tree/describe.js';
 import { runImporting } from '../support/moduleProcess.js';
@@ -92,6 +92,18 @@ describe('files hashed in another thread', () => {
     await releaseSpareHasher(); // none left: nothing to do
     const second = startFileHasher();
     expect(await second.hash([files[1]!])).toEqual([await hashFile(realFs, files[1]!)]);
+    expect(hashThreadsStarted()).toBe(before + 1);
+    await second.close();
+  });
+
+  it('end the spare thread once it has waited SPARE_IDLE_MS', async () => {
+    const first = startFileHasher();
+    await first.hash([files[1]!]);
+    await first.close();
+    const before = hashThreadsStarted();
+    await new Promise((resolve) => setTimeout(resolve, SPARE_IDLE_MS + 300));
+    const second = startFileHasher();
+    await second.hash([files[1]!]);
     expect(hashThreadsStarted()).toBe(before + 1);
     await second.close();
   });
