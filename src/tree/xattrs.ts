@@ -37,7 +37,11 @@ export async function readXattrs(fs: HostFs, runner: CommandRunner, paths: reado
 
 /** Bytes that getfattr prints as they are in its `# file:` lines. */
 function isPlainAscii(path: Buffer): boolean {
-  for (const byte of path) if (byte < 0x20 || byte > 0x7e || byte === 0x5c) return false;
+  // Indexed: a for-of over a Buffer goes through its iterator, several times slower per byte.
+  for (let i = 0; i < path.length; i++) {
+    const byte = path[i]!;
+    if (byte < 0x20 || byte > 0x7e || byte === 0x5c) return false;
+  }
   return true;
 }
 
