@@ -83,29 +83,24 @@ describe('files hashed in another thread', () => {
     await sixth.close();
   });
 
-  it('end the spare thread when asked, so that the next hasher starts its own', async () => {
+  /** Leaves an idle spare thread, runs `between`, and says whether the next hasher started a thread of its own. */
+  async function nextHasherStartsThread(between: () => Promise<unknown>): Promise<boolean> {
     const first = startFileHasher();
     await first.hash([files[1]!]);
     await first.close();
     const before = hashThreadsStarted();
-    await releaseSpareHasher();
-    await releaseSpareHasher(); // none left: nothing to do
-    const second = startFileHasher();
-    expect(await second.hash([files[1]!])).toEqual([await hashFile(realFs, files[1]!)]);
-    expect(hashThreadsStarted()).toBe(before + 1);
-    await second.close();
-  });
+    await between();
+    const next = startFileHasher();
+    expect(await next.hash([files[1]!])).toEqual([await hashFile(realFs, files[1]!)]);
+    await next.close();
+    return hashThreadsStarted() === before + 1;
+  }
 
-  it('end the spare thread once it has waited SPARE_IDLE_MS', async () => {
-    const first = startFileHasher();
-    await first.hash([files[1]!]);
-    await first.close();
-    const before = hashThreadsStarted();
-    await new Promise((resolve) => setTimeout(resolve, SPARE_IDLE_MS + 300));
-    const second = startFileHasher();
-    await second.hash([files[1]!]);
-    expect(hashThreadsStarted()).toBe(before + 1);
-    await second.close();
+  it('end the spare thread when asked, or once it has waited SPARE_IDLE_MS, and not before', async () => {
+    expect(await nextHasherStartsThread(async () => undefined)).toBe(false);
+    // Asked twice: the second time there is none left, and nothing to do.
+    expect(await nextHasherStartsThread(async () => (await releaseSpareHasher(), await releaseSpareHasher()))).toBe(true);
+    expect(await nextHasherStartsThread(() => new Promise((resolve) => setTimeout(resolve, SPARE_IDLE_MS + 300)))).toBe(true);
   });
 
   it('are hashed in this thread for a tree too big for another one, with the spare ended first', async () => {
