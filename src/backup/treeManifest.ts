@@ -6,7 +6,7 @@ import { describeTree, identityOf, typeOfStat, type EntryDescription } from '../
 import { hashFile } from '../tree/hashFile.js';
 import { joinPath } from '../tree/pathBytes.js';
 import { ManifestWriter } from '../manifest/writer.js';
-import { OTHER_THREAD_MAX_ENTRIES } from '../host/threadBudget.js';
+import { fitsOtherThread } from '../host/threadBudget.js';
 import type { GenerationPaths } from './layout.js';
 import type { ComponentRecord } from './summary.js';
 import type { TreeSize } from './diskSpace.js';
@@ -42,7 +42,7 @@ export async function writeTreeManifest(
   try {
     for await (const { rel, description } of describeTree(host, paths.tree(component), {
       hash: true,
-      hashHere: expected.entries > OTHER_THREAD_MAX_ENTRIES,
+      hashHere: !fitsOtherThread(expected.entries),
       // A tree copy vouches for its own entries too (nothing changes it after this), so that the
       // structure checks of verify and restore need no getfattr. Not the cluster snapshot, just
       // written (its few entries are not worth the wait for its timestamps to settle).

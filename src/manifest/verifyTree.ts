@@ -7,7 +7,7 @@ import { displayPath } from '../tree/pathBytes.js';
 import { XATTR_BATCH, type Xattrs } from '../tree/xattrs.js';
 import { ManifestCursor } from './manifestCursor.js';
 import { verifyScanned } from './verifyScanned.js';
-import { OTHER_THREAD_MAX_ENTRIES } from '../host/threadBudget.js';
+import { fitsOtherThread } from '../host/threadBudget.js';
 
 /** Trees with at least this many entries are checked by a walk in another thread. */
 const SCAN_MIN_ENTRIES = 2048;
@@ -46,7 +46,7 @@ export async function verifyTreeAgainstManifest(
   // Another thread costs its start (tens of ms): worth it from a few thousand entries, and up to
   // what its memory allows beside a restore's (src/host/threadBudget.ts).
   const expected = options.expectedEntries ?? SCAN_MIN_ENTRIES;
-  const tooBig = expected > OTHER_THREAD_MAX_ENTRIES;
+  const tooBig = !fitsOtherThread(expected);
   if (host.fs.scanTree && expected >= SCAN_MIN_ENTRIES && !tooBig) {
     check.entries = await verifyScanned(host, treeDir, manifestFile, options, report, describeDifference);
     return check;

@@ -14,7 +14,7 @@ import { ROOT_REL } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
 import { identityOf, statFields } from '../tree/describe.js';
 import type { LiveFacts } from './treeCompare.js';
-import { OTHER_THREAD_MAX_ENTRIES } from '../host/threadBudget.js';
+import { fitsOtherThread } from '../host/threadBudget.js';
 
 /** What the plan compares of a live entry's lstat, in the forms the manifest holds. */
 export interface LiveStat {
@@ -53,14 +53,12 @@ export class LiveEntry {
   }
 }
 
-/** Trees with at least this many entries (the manifest says) are walked by another thread... */
+/** Trees with at least this many entries (the manifest says) are walked by another thread, up to the thread budget. */
 export const SCAN_MIN_ENTRIES = 4096;
-/** ...and at most this many (a plan of a million entries holds tens of thousands of writes too). */
-export const SCAN_MAX_ENTRIES = OTHER_THREAD_MAX_ENTRIES;
 
 /** Whether a tree of about `entries` entries is walked by another thread. */
 export function walksInOtherThread(entries: number): boolean {
-  return entries >= SCAN_MIN_ENTRIES && entries <= SCAN_MAX_ENTRIES;
+  return entries >= SCAN_MIN_ENTRIES && fitsOtherThread(entries);
 }
 
 export function liveStatOf(stat: BigIntStats): LiveStat {

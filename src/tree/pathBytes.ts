@@ -6,6 +6,18 @@ import { RecoveryError } from '../core/errors.js';
 const SLASH = Buffer.from('/');
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Whether every byte is within `min`..`max` and none is `except`. Indexed: a for-of over a Buffer
+ * goes through its iterator, several times slower per byte (42,000 paths: 26-49 -> 6-18 ms).
+ */
+export function bytesWithin(bytes: Buffer, min: number, max: number, except = -1): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte < min || byte > max || byte === except) return false;
+  }
+  return true;
+}
+
 export function joinPath(dir: Buffer, name: Buffer): Buffer {
   if (dir.length === 0) return Buffer.from(name);
   return Buffer.concat([dir, SLASH, name]);

@@ -7,6 +7,8 @@
 // character and block devices, fifos. Names and link targets are bytes; xattr values are raw bytes
 // (GNU tar's SCHILY.xattr records are read by length, so any byte passes).
 
+import { bytesWithin } from './pathBytes.js';
+
 export const BLOCK = 512;
 
 export type PaxMemberType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'fifo';
@@ -144,8 +146,7 @@ function octal(header: Buffer, offset: number, width: number, value: number): vo
 }
 
 function isAscii(bytes: Buffer): boolean {
-  for (const byte of bytes) if (byte === 0 || byte > 0x7e) return false;
-  return true;
+  return bytesWithin(bytes, 0x01, 0x7e);
 }
 
 /** glibc's gnu_dev_major: the major number of a Linux dev_t. */

@@ -6,7 +6,7 @@
 import { firstLine } from '../core/firstLine.js';
 import type { HostFs, CommandRunner } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
-import { displayPath } from './pathBytes.js';
+import { bytesWithin, displayPath } from './pathBytes.js';
 
 const O_PATH = 0o10000000;
 const O_NOFOLLOW = 0o400000;
@@ -37,12 +37,7 @@ export async function readXattrs(fs: HostFs, runner: CommandRunner, paths: reado
 
 /** Bytes that getfattr prints as they are in its `# file:` lines. */
 function isPlainAscii(path: Buffer): boolean {
-  // Indexed: a for-of over a Buffer goes through its iterator, several times slower per byte.
-  for (let i = 0; i < path.length; i++) {
-    const byte = path[i]!;
-    if (byte < 0x20 || byte > 0x7e || byte === 0x5c) return false;
-  }
-  return true;
+  return bytesWithin(path, 0x20, 0x7e, 0x5c);
 }
 
 async function readByPath(runner: CommandRunner, paths: readonly Buffer[], indexes: number[], result: Xattrs[]): Promise<void> {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { RestoreBackup } from '../../src/restore/context.js';
 import { RESTORE_PHASES } from '../../src/restore/phases.js';
 import { stepsOfThisRun } from '../../src/restore/runRestore.js';
-import { SCAN_MAX_ENTRIES, SCAN_MIN_ENTRIES } from '../../src/restore/treeWalk.js';
+import { SCAN_MIN_ENTRIES } from '../../src/restore/treeWalk.js';
+import { OTHER_THREAD_MAX_ENTRIES } from '../../src/host/threadBudget.js';
 
 const backupOf = (entries: Record<string, number>) =>
   ({ summary: { components: Object.entries(entries).map(([name, count]) => ({ name, entries: count })) } }) as unknown as Pick<RestoreBackup, 'summary'>;
@@ -26,6 +27,6 @@ describe('the steps of a restore run', () => {
         .filter((s) => s.scansTree?.(backupOf(entries)))
         .map((s) => s.id);
     expect(scanning({ etc: SCAN_MIN_ENTRIES, local: 10, kubelet: 2 * SCAN_MIN_ENTRIES })).toEqual(['restore-etc', 'restore-kubelet']);
-    expect(scanning({ etc: SCAN_MIN_ENTRIES - 1, local: 10, kubelet: SCAN_MAX_ENTRIES + 1 })).toEqual([]);
+    expect(scanning({ etc: SCAN_MIN_ENTRIES - 1, local: 10, kubelet: OTHER_THREAD_MAX_ENTRIES + 1 })).toEqual([]);
   });
 });
