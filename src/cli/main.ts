@@ -58,7 +58,7 @@ export async function runMain(argv: readonly string[]): Promise<number> {
 
   const run = (work: (flags: CommonFlags & Record<string, unknown>, out: Output) => Promise<FailureKind | undefined | void>) =>
     async (flags: CommonFlags & Record<string, unknown>) => {
-      output = createOutput(flags.json);
+      output = await createOutput(flags.json);
       try {
         const kind = await work(flags, output);
         if (kind) outcome = exitCodeFor(kind);

@@ -1,7 +1,7 @@
 // Human output. On a terminal: a spinner per step whose text shows files, bytes and ETA. Elsewhere
 // (a Job's log, a pipe): plain lines with a UTC timestamp, progress at most every few seconds.
 // Every plain line also goes to `lines` (syslog), so the journal of the node tells the same story.
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import chalk from 'chalk';
 import type { ProgressEvent, Reporter } from '../core/reporter.js';
 import { estimateRemaining, formatBytes, formatDuration } from './format.js';
@@ -12,6 +12,8 @@ export interface TextReporterOptions {
   now: () => Date;
   /** Receives every line worth keeping (not the spinner's redraws). */
   onLine?: (line: string) => void;
+  /** Makes a step's spinner (ora): given where `interactive` is, and loaded only then (see createOutput). */
+  spinner?: (options: { text: string; stream: NodeJS.WriteStream }) => Ora;
 }
 
 const PLAIN_PROGRESS_EVERY_MS = 5000;
@@ -25,8 +27,8 @@ export class TextReporter implements Reporter {
 
   stepStart(step: string, title: string): void {
     this.startedAt.set(step, this.options.now().getTime());
-    if (this.options.interactive) {
-      this.spinner = ora({ text: title, stream: this.options.stream }).start();
+    if (this.options.interactive && this.options.spinner) {
+      this.spinner = this.options.spinner({ text: title, stream: this.options.stream }).start();
     }
     this.keep(`${title} ...`, !this.options.interactive);
   }

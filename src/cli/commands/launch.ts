@@ -41,7 +41,7 @@ export function launchDir(flags: LaunchFlags): string {
 /** Runs launch to its end and returns the exit code; a signal ends the process from its handler. */
 export async function launchCommand(flags: LaunchFlags, selfExecutable: string | undefined): Promise<number> {
   const host = launchHost(flags);
-  const output = createOutput(flags.json, host.runner);
+  const output = await createOutput(flags.json, host.runner);
   // The run and a signal race to end the launch: whichever ends it closes the gate first, so the
   // result line is the last one (TALM and people read the Job's log from the end).
   const reporter = new GatedReporter(output.reporter);
