@@ -34,9 +34,8 @@ export async function createOutput(json: boolean, runner: CommandRunner = proces
     };
   }
   const stream = process.stderr.isTTY ? process.stderr : process.stdout;
-  const interactive = canRedraw(stream);
-  const spinner = interactive ? (await import('ora')).default : undefined;
-  const reporter = new TextReporter({ stream, interactive, now, onLine: (line) => syslog.log(line), ...(spinner ? { spinner } : {}) });
+  const spinner = canRedraw(stream) ? { spinner: (await import('ora')).default } : {};
+  const reporter = new TextReporter({ stream, now, onLine: (line) => syslog.log(line), ...spinner });
   return {
     reporter,
     result: ({ lines }) => reporter.finish(lines),

@@ -8,11 +8,13 @@ import { estimateRemaining, formatBytes, formatDuration } from './format.js';
 
 export interface TextReporterOptions {
   stream: NodeJS.WriteStream;
-  interactive: boolean;
   now: () => Date;
   /** Receives every line worth keeping (not the spinner's redraws). */
   onLine?: (line: string) => void;
-  /** Makes a step's spinner (ora): given where `interactive` is, and loaded only then (see createOutput). */
+  /**
+   * On a terminal, what makes a step's spinner (ora, loaded only then: see createOutput); without
+   * it, plain timestamped lines.
+   */
   spinner?: (options: { text: string; stream: NodeJS.WriteStream }) => Ora;
 }
 
@@ -23,14 +25,18 @@ export class TextReporter implements Reporter {
   private readonly startedAt = new Map<string, number>();
   private lastPlainProgress = 0;
 
-  constructor(private readonly options: TextReporterOptions) {}
+  private readonly interactive: boolean;
+
+  constructor(private readonly options: TextReporterOptions) {
+    this.interactive = options.spinner !== undefined;
+  }
 
   stepStart(step: string, title: string): void {
     this.startedAt.set(step, this.options.now().getTime());
-    if (this.options.interactive && this.options.spinner) {
+    if (this.options.spinner) {
       this.spinner = this.options.spinner({ text: title, stream: this.options.stream }).start();
     }
-    this.keep(`${title} ...`, !this.options.interactive);
+    this.keep(`${title} ...`, !this.interactive);
   }
 
   stepEnd(step: string, outcome: 'done' | 'skipped' | 'failed', detail?: string): void {
@@ -41,7 +47,7 @@ export class TextReporter implements Reporter {
       this.spinner[method](text);
       this.spinner = undefined;
     }
-    this.keep(text, !this.options.interactive);
+    this.keep(text, !this.interactive);
   }
 
   progress(event: ProgressEvent): void {
@@ -61,7 +67,7 @@ export class TextReporter implements Reporter {
   }
 
   warn(message: string): void {
-    this.interrupting(() => this.keep(`${this.options.interactive ? chalk.yellow('warning:') : 'warning:'} ${message}`, true));
+    this.interrupting(() => this.keep(`${this.interactive ? chalk.yellow('warning:') : 'warning:'} ${message}`, true));
   }
 
   /** The closing lines: what happened and the one thing to do next. */
@@ -83,7 +89,7 @@ export class TextReporter implements Reporter {
   }
 
   private print(line: string): void {
-    const prefix = this.options.interactive ? '' : `${this.options.now().toISOString()} `;
+    const prefix = this.interactive ? '' : `${this.options.now().toISOString()} `;
     this.options.stream.write(`${prefix}${line}\n`);
   }
 }

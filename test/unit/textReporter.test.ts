@@ -22,7 +22,7 @@ function setup(interactive: boolean) {
     return fake as unknown as Ora;
   };
   const at = new Date('2026-12-01T10:00:00Z');
-  const reporter = new TextReporter({ stream, interactive, now: () => at, spinner });
+  const reporter = new TextReporter({ stream, now: () => at, ...(interactive ? { spinner } : {}) });
   return { reporter, written, spinnerCalls };
 }
 
