@@ -70,8 +70,14 @@ export class TextReporter implements Reporter {
     this.interrupting(() => this.keep(`${this.interactive ? chalk.yellow('warning:') : 'warning:'} ${message}`, true));
   }
 
-  /** The closing lines: what happened and the one thing to do next. */
+  /**
+   * The closing lines: what happened and the one thing to do next. A step that threw has had no
+   * stepEnd: its spinner is ended here, marked failed, or its timer would keep the process alive
+   * (the command hung after its error, on a terminal only).
+   */
   finish(lines: string[]): void {
+    this.spinner?.fail();
+    this.spinner = undefined;
     for (const line of lines) this.keep(line, true);
   }
 

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { currentGeneration, readSummary, resultLine, rsyncDifferences } from '../support/backupChecks.js';
 import { BINARY, makeTestNode, runBinary, startBinary, type TestNode } from '../support/sandbox.js';
@@ -32,6 +33,22 @@ describe('the single binary', () => {
     const run = await runBinary(['backup', '--no-such-flag', '--root', '/nonexistent']);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain("unknown option '--no-such-flag'");
+  });
+
+  it('on a terminal, ends after a step that threw: its spinner marked failed, exit 3', async () => {
+    // A pty (script) that knows its width, so that the binary draws spinners. The first step of a
+    // backup of an empty root refuses; its spinner used to keep the process alive for ever.
+    const empty = mkdtempSync(path.join(tmpdir(), 'ur-empty-root-'));
+    try {
+      const command = `stty cols 100 rows 40; exec ${BINARY} backup --root ${empty}`;
+      const run = await execa('script', ['-qec', command, '/dev/null'], { reject: false, timeout: 30_000, env: { TERM: 'xterm' } });
+      expect(run.timedOut, 'the binary did not end').toBe(false);
+      expect(run.exitCode).toBe(3);
+      expect(run.stdout).toContain('✖');
+      expect(run.stdout).toContain('this node cannot be backed up as it is');
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('exits 3 when there is no backup to verify, saying what to run', async () => {

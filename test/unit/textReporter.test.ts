@@ -14,7 +14,7 @@ function setup(interactive: boolean) {
       text,
       start: () => fake,
       succeed: (line: string) => spinnerCalls.push(`succeed ${line}`),
-      fail: (line: string) => spinnerCalls.push(`fail ${line}`),
+      fail: (line?: string) => spinnerCalls.push(`fail ${line ?? '(its title)'}`),
       info: (line: string) => spinnerCalls.push(`info ${line}`),
       clear: () => undefined,
       render: () => undefined,
@@ -34,6 +34,14 @@ describe('TextReporter', () => {
     expect(spinnerCalls).toEqual(['start Copy /etc', 'succeed etc: done (3 files) in 0:00']);
     // The spinner draws the step: nothing else is printed for it.
     expect(written).toEqual([]);
+  });
+
+  it('ends the spinner of a step that threw (no stepEnd) before the closing lines', () => {
+    const { reporter, written, spinnerCalls } = setup(true);
+    reporter.stepStart('preflight', 'Check the node');
+    reporter.finish(['error: no /etc', 'Next: fix it']);
+    expect(spinnerCalls).toEqual(['start Check the node', 'fail (its title)']);
+    expect(written).toEqual(['error: no /etc\n', 'Next: fix it\n']);
   });
 
   it('never makes a spinner elsewhere: timestamped lines only', () => {
