@@ -7,7 +7,7 @@
 //   4. drop the staging dir;
 //   5. set owners, modes, labels, ACLs and times where they differ (from step 2 on, for the entries
 //      that are not directories), on changed directories and on the tree root (which the staging
-//      dir changed);
+//      dir changed; src/restore/treeDirMetadata.ts);
 //   6. flush the tree: the step is recorded done only once what it did is on disk.
 // Until step 2 the live tree is as it was (a failure removes the staging dir and gives the tree
 // root its mtime back), and nothing live is replaced before its replacement is on disk. From step
@@ -20,6 +20,7 @@ import { syncFilesystem } from '../host/durable.js';
 import { displayPath } from '../tree/pathBytes.js';
 import { isEmptyPlan, type TreePlan, type TreePlanInput } from './treePlan.js';
 import { fixMetadata, metadataPasses, removeEntries, replaceEntries } from './treeReplace.js';
+import { fixDirectoryMetadata } from './treeDirMetadata.js';
 import { awaitedLater } from '../core/awaitedLater.js';
 import { ensureRoot, Stager, type StagedPaths } from './treeStager.js';
 
@@ -70,7 +71,7 @@ export async function applyTreeRestore(
     await removeEntries(host, input, plan.removals);
     // This run's staging dir, or a killed run's when this one staged nothing.
     await staging.remove();
-    result.metadataSet = (await early) + (await fixMetadata(host, input, passes.late, component));
+    result.metadataSet = (await early) + (await fixDirectoryMetadata(host, input, passes.late, component));
     await syncFilesystem(host.runner, input.liveTree, `flushing the restore of ${component} to disk`);
   } catch (error) {
     await early.catch(() => undefined);

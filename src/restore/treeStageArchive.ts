@@ -9,7 +9,7 @@
 // directories) making and removing those directories cost more than copying the files.
 import { createHash, hash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import type { Host } from '../host/ports.js';
+import type { CommandResult, Host, RunOptions } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { ManifestLines } from '../manifest/reader.js';
 import { joinPath } from '../tree/pathBytes.js';
@@ -41,13 +41,23 @@ export interface ArchiveItem {
 export async function stageByArchive(host: Host, input: TreePlanInput, dir: string, items: AsyncIterable<ArchiveItem> | Iterable<ArchiveItem>, progress: RestoreProgress, what: string): Promise<void> {
   let failure: unknown;
   const stream = archiveStream(host, input, items, progress, (error) => (failure = error));
-  const run = await host.runner.run(
+  const run = await runTarExtract(host, dir, stream);
+  if (failure !== undefined) throw failure;
+  throwIfTarFailed(run, what);
+}
+
+/** One `tar -x` of a pax archive into `dir`, every owner, mode, nanosecond mtime and xattr as the archive has it. */
+export function runTarExtract(host: Host, dir: string, archive: NonNullable<RunOptions['input']>): Promise<CommandResult> {
+  return host.runner.run(
     'tar',
     ['-x', '-f', '-', '-C', dir, '--xattrs', '--xattrs-include=*', '--numeric-owner', '--same-owner', '--same-permissions', '--warning=no-timestamp'],
     // The C locale: names and link targets are taken as the bytes they are.
-    { input: stream, env: { LC_ALL: 'C' } },
+    { input: archive, env: { LC_ALL: 'C' } },
   );
-  if (failure !== undefined) throw failure;
+}
+
+/** A failure of runTarExtract as one line. */
+export function throwIfTarFailed(run: CommandResult, what: string): void {
   if (run.exitCode === 0) return;
   if (run.exitCode === 127) throw new RecoveryError('failure', `${what}: tar is not available (package tar)`);
   if (/No space left on device/.test(run.stderr)) throw new RecoveryError('failure', `${what}: No space left on device`);

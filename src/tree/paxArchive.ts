@@ -3,15 +3,16 @@
 // `tar -x`: each entry gets the owner, mode, nanosecond mtime and xattrs its manifest line records,
 // in one process, under a short flat name (no staging directories to make and remove).
 //
-// Only what a staging needs is written: regular files, hard links to an earlier member, symlinks,
-// character and block devices, fifos. Names and link targets are bytes; xattr values are raw bytes
-// (GNU tar's SCHILY.xattr records are read by length, so any byte passes).
+// Only what a restore needs is written: regular files, hard links to an earlier member, symlinks,
+// character and block devices, fifos, and directories (whose metadata a restore sets last). Names
+// and link targets are bytes; xattr values are raw bytes (GNU tar's SCHILY.xattr records are read
+// by length, so any byte passes).
 
 import { bytesWithin } from './pathBytes.js';
 
 export const BLOCK = 512;
 
-export type PaxMemberType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'fifo';
+export type PaxMemberType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'fifo' | 'dir';
 
 export interface PaxMember {
   name: Buffer;
@@ -31,7 +32,7 @@ export interface PaxMember {
   xattrs?: ReadonlyArray<[string, Buffer]>;
 }
 
-const TYPEFLAG: Record<PaxMemberType, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', fifo: '6' };
+const TYPEFLAG: Record<PaxMemberType, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
 
 /** The largest value an octal ustar field of `width` bytes holds (digits and a NUL). */
 const octalMax = (width: number) => 8 ** (width - 1) - 1;

@@ -226,6 +226,62 @@ describe('restore of a tree from its backup', () => {
     expect(early.length + late.length).toBe(new Set(names([...plan.metadata, ...plan.xattrsToCompare, ...plan.touchedDirs, Buffer.from('.')])).size);
   });
 
+  it("sets the directories' owners, modes, times, labels and ACLs through tar, and through rsync where a live one has an xattr to take away", async () => {
+    // A tree of its own, restored in place: its entries keep the identities the manifest recorded,
+    // so only the directories changed below come to the metadata passes.
+    const tree = path.join(work, 'dirs-live');
+    const at = (rel: string | Buffer) => (typeof rel === 'string' ? path.join(tree, rel) : Buffer.concat([Buffer.from(`${tree}/`), rel]));
+    const oddDir = Buffer.concat([Buffer.from('odd-'), ODD_NAME]);
+    for (const rel of ['sticky', 'setgid', 'labelled', 'acl', 'passing/inner']) mkdirSync(at(rel), { recursive: true });
+    mkdirSync(at(oddDir));
+    writeFileSync(at('passing/inner/file'), 'kept\n');
+    await sh('chmod', '1777', at('sticky'));
+    await sh('chmod', '2750', at('setgid'));
+    await sh('setfattr', '-n', 'security.selinux', '-v', 'system_u:object_r:etc_t:s0', at('labelled'));
+    await sh('setfacl', '-d', '-m', 'u:123:rwx', at('acl'));
+    await sh('touch', '-d', '2019-01-02 03:04:05.987654321', at('passing'));
+    const generation = new GenerationPaths(path.join(work, 'dirs-generation'));
+    mkdirSync(generation.manifests, { recursive: true });
+    await execa('cp', ['-a', tree, generation.tree('dirs')]);
+    // The node's identities recorded (the copy's start set past the margin for changes made just
+    // before it, instead of waiting it out).
+    const copySource = { dir: tree, startedAt: new Date(Date.now() + 3000) };
+    await writeTreeManifest(host, new RecordingReporter(), generation, 'dirs', tree, { entries: 0, files: 0, bytes: 0, allocated: 0 }, copySource);
+    const dirsInput: TreePlanInput = { backupTree: generation.tree('dirs'), manifest: generation.manifest('dirs'), liveTree: tree, excluded: [] };
+    const drift = async () => {
+      await sh('chmod', '0700', at('sticky'));
+      await sh('chmod', 'g-s', at('setgid'));
+      await sh('chown', '321:654', at('passing'));
+      await sh('setfattr', '-n', 'security.selinux', '-v', 'system_u:object_r:tmp_t:s0', at('labelled'));
+      await sh('setfacl', '-k', at('acl'));
+      // Added and removed again: the directories' mtimes move, their content ends as it was.
+      writeFileSync(at('passing/inner/passing-by'), 'x');
+      rmSync(at('passing/inner/passing-by'));
+      writeFileSync(at(Buffer.concat([oddDir, Buffer.from('/x')])), 'x');
+      rmSync(at(Buffer.concat([oddDir, Buffer.from('/x')])));
+    };
+    const restoreCommands = async () => {
+      const commands: string[] = [];
+      const on: Host = { ...host, runner: { run: (command, args, options) => (commands.push(command), host.runner.run(command, args, options)) } };
+      const plan = await planTreeRestore(on, dirsInput, undefined, undefined, { xattrsInMetadataPass: true });
+      expect(plan.writes).toEqual([]);
+      await applyTreeRestore(on, dirsInput, plan, new RecordingReporter(), 'dirs');
+      return commands.filter((command) => command === 'tar' || command === 'rsync');
+    };
+
+    await drift();
+    expect((await oracle(generation.tree('dirs'), tree, [])).split('\n')).toHaveLength(7);
+    expect(await restoreCommands()).toEqual(['tar']);
+    expect(await oracle(generation.tree('dirs'), tree, [])).toBe('');
+
+    // An xattr the backup's directory does not have: tar would leave it, rsync takes it away.
+    await drift();
+    await sh('setfattr', '-n', 'user.extra', '-v', 'added', at('passing'));
+    expect(await restoreCommands()).toEqual(['rsync']);
+    expect(await oracle(generation.tree('dirs'), tree, [])).toBe('');
+    expect((await sh('getfattr', '-d', '-m', '-', at('passing'))).stdout).not.toContain('user.extra');
+  });
+
   it('describes what it would change, excluded paths never mentioned', async () => {
     const live = await freshLive('describe');
     const { firstConf, secondConf } = await drift(live);
@@ -581,8 +637,8 @@ describe('how entries are staged: an archive into tar, cp for big files and hole
     const { on, commands } = recordingCommands();
     const plan = await planTreeRestore(on, bigInput);
     await applyTreeRestore(on, bigInput, plan, new RecordingReporter(), 'big');
-    // One archive (bin/small), cp for each of the others, then the live tree's metadata pass.
-    expect(commands).toEqual(['tar', 'cp bin/control.sock', 'cp bin/holey', 'cp bin/pair', 'cp bin/tool', 'rsync']);
+    // One archive (bin/small), cp for each of the others, then the directories' metadata pass.
+    expect(commands).toEqual(['tar', 'cp bin/control.sock', 'cp bin/holey', 'cp bin/pair', 'cp bin/tool', 'tar']);
     expect(await rsyncDifferences(generation.tree('big'), live)).toBe('');
     const tool = statSync(path.join(live, 'bin/tool'));
     expect(tool.size).toBe(16 * MiB);
@@ -626,7 +682,7 @@ describe('how entries are staged: an archive into tar, cp for big files and hole
     const oddInput = { backupTree: oddGeneration.tree('odd'), manifest: oddGeneration.manifest('odd'), liveTree: live, excluded: [] };
     const { on, commands } = recordingCommands();
     await applyTreeRestore(on, oddInput, await planTreeRestore(on, oddInput), new RecordingReporter(), 'odd');
-    expect(commands).toEqual(['tar', 'rsync']);
+    expect(commands).toEqual(['tar', 'tar']);
     expect(await rsyncDifferences(oddGeneration.tree('odd'), live)).toBe('');
     expect(readlinkSync(path.join(live, 'd/odd-link'), { encoding: 'buffer' })).toEqual(readlinkSync(at('d/odd-link'), { encoding: 'buffer' }));
     expect(statSync(path.join(live, 'd/first-name')).ino).toBe(statSync(path.join(live, 'd/second-name')).ino);
