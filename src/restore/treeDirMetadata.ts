@@ -15,10 +15,11 @@ import { fixMetadata } from './treeReplace.js';
 import { runTarExtract, throwIfTarFailed } from './treeStageArchive.js';
 
 /**
- * Directories set through one archive at most (their headers are held in memory, 1.5 KB each);
- * more, after a chown -R of a big tree say, go to rsync, whose sleeps then hardly count.
+ * Directories set through one archive at most: their headers and getfattr's answer are held in
+ * memory (about 2 KB a directory, at the end of a step whose plan is still held); more, in a big
+ * restore, go to rsync, whose 40 ms then hardly count.
  */
-export const MAX_ARCHIVED_DIRS = 4096;
+export const MAX_ARCHIVED_DIRS = 1024;
 
 /** Sets the metadata of `rels` (directories, the root among them) from the backup; returns how many. */
 export async function fixDirectoryMetadata(host: Host, input: TreePlanInput, rels: readonly Buffer[], component: string): Promise<number> {
