@@ -230,10 +230,11 @@ describe('restore of a tree from its backup', () => {
     // A tree of its own, restored in place: its entries keep the identities the manifest recorded,
     // so only the directories changed below come to the metadata passes.
     const tree = path.join(work, 'dirs-live');
-    const at = (rel: string | Buffer) => (typeof rel === 'string' ? path.join(tree, rel) : Buffer.concat([Buffer.from(`${tree}/`), rel]));
+    const at = (rel: string) => path.join(tree, rel);
+    const atBytes = (rel: Buffer) => Buffer.concat([Buffer.from(`${tree}/`), rel]);
     const oddDir = Buffer.concat([Buffer.from('odd-'), ODD_NAME]);
     for (const rel of ['sticky', 'setgid', 'labelled', 'acl', 'passing/inner']) mkdirSync(at(rel), { recursive: true });
-    mkdirSync(at(oddDir));
+    mkdirSync(atBytes(oddDir));
     writeFileSync(at('passing/inner/file'), 'kept\n');
     await sh('chmod', '1777', at('sticky'));
     await sh('chmod', '2750', at('setgid'));
@@ -257,8 +258,8 @@ describe('restore of a tree from its backup', () => {
       // Added and removed again: the directories' mtimes move, their content ends as it was.
       writeFileSync(at('passing/inner/passing-by'), 'x');
       rmSync(at('passing/inner/passing-by'));
-      writeFileSync(at(Buffer.concat([oddDir, Buffer.from('/x')])), 'x');
-      rmSync(at(Buffer.concat([oddDir, Buffer.from('/x')])));
+      writeFileSync(atBytes(Buffer.concat([oddDir, Buffer.from('/x')])), 'x');
+      rmSync(atBytes(Buffer.concat([oddDir, Buffer.from('/x')])));
     };
     const restoreCommands = async () => {
       const commands: string[] = [];
