@@ -69,12 +69,35 @@ const cpuSeconds = (samples: Measurement[]) => {
 };
 const peakMiB = (samples: Measurement[]) => Math.max(...samples.map((s) => s.peakRssKiB)) / 1024;
 
-/** Our time for what the old method does: the sum of the tree steps, or their span (Benchmark.treeSpanAfter). */
+/**
+ * Our time for what the old method does: the span from the end of Benchmark.treeSpanAfter to the
+ * last tree step's end; else the time during which at least one tree step ran (steps that run at
+ * once count once); else (an older run's JSON, without starts) the sum of the tree steps.
+ */
 export function treeTimeMs(sample: Measurement, treeSteps: readonly string[], spanAfter?: string): number {
   const from = spanAfter === undefined ? undefined : sample.ends?.[spanAfter];
   const until = Math.max(...treeSteps.map((step) => sample.ends?.[step] ?? -Infinity));
   if (from !== undefined && Number.isFinite(until)) return Math.max(0, until - from);
-  return treeSteps.reduce((sum, step) => sum + (sample.steps?.[step] ?? 0), 0);
+  const intervals = treeSteps.flatMap((step) => {
+    const start = sample.starts?.[step];
+    const end = sample.ends?.[step];
+    return start !== undefined && end !== undefined ? [[start, end] as const] : [];
+  });
+  const ran = treeSteps.filter((step) => sample.steps?.[step] !== undefined).length;
+  if (intervals.length === 0 || intervals.length < ran) return treeSteps.reduce((sum, step) => sum + (sample.steps?.[step] ?? 0), 0);
+  return unionMs(intervals);
+}
+
+/** The length of the union of [start, end] intervals. */
+function unionMs(intervals: ReadonlyArray<readonly [number, number]>): number {
+  let total = 0;
+  let reach = -Infinity;
+  for (const [start, end] of [...intervals].sort((a, b) => a[0] - b[0])) {
+    if (end <= reach) continue;
+    total += end - Math.max(start, reach);
+    reach = end;
+  }
+  return total;
 }
 
 /**
