@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stepDurations } from '../../scripts/bench/measure.js';
-import { pairedRatios, treeTimeMs } from '../../scripts/bench/report.js';
+import { busyMs, pairedRatios, treeTimeMs } from '../../scripts/bench/report.js';
 import { measurementOnly } from '../../scripts/bench/benchmarks.js';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
@@ -62,9 +62,10 @@ describe("the bench's time for tree steps that run at once", () => {
     expect(treeTimeMs(sample, ['restore-local', 'restore-etc'])).toBe(700);
     // A later step apart from them adds its own time (the restore's kubelet, after the reboot).
     expect(treeTimeMs(sample, ['restore-local', 'restore-etc', 'restore-extras'])).toBe(720);
-    // Without starts (an older run's JSON): the sum, as before.
+    // Without starts (an older run's JSON): the sum, as before; a step without one adds its time.
     const { starts: _, ...older } = sample;
     expect(treeTimeMs(older, ['restore-local', 'restore-etc'])).toBe(899);
+    expect(busyMs({ ...sample, steps: { ...sample.steps, reboot: 60 } }, ['restore-local', 'restore-etc', 'reboot'])).toBe(760);
   });
 });
 
