@@ -23,10 +23,7 @@ export interface Benchmark {
   name: BenchName;
   ours: Side;
   old: Side;
-  /**
-   * Our steps that do what the old method does (the tree copies), for a like-for-like line: the
-   * time during which any of them runs (some run at once), see treeTimeMs.
-   */
+  /** Our steps that do what the old method does (the tree copies), for a like-for-like line. */
   treeSteps: string[];
   /**
    * When those steps overlap other work, the time from the end of `after` to the last end of
@@ -202,9 +199,6 @@ async function restoreAsAnOperator(context: Context, env: NodeJS.ProcessEnv, cac
     // Both runs check the backup first (verify-*): the second run's are kept apart, not lost.
     steps: { ...files.steps, reboot: bootMs, ...apart(cluster.steps ?? {}, files.steps ?? {}) },
     phases: { ...files.phases, ...apart(cluster.phases ?? {}, files.phases ?? {}) },
-    // When each step ran (restore-local and restore-etc run at once: the tree time is their span).
-    starts: { ...files.starts, ...apart(cluster.starts ?? {}, files.starts ?? {}) },
-    ends: { ...files.ends, ...apart(cluster.ends ?? {}, files.ends ?? {}) },
     processes: maxPerKey(files.processes ?? {}, cluster.processes ?? {}),
     treeSumKiB: Math.max(files.treeSumKiB ?? 0, cluster.treeSumKiB ?? 0),
   };
@@ -279,17 +273,8 @@ export async function interleave(
 }
 
 /** The figures without the command's output (which would bloat the JSON). */
-export function measurementOnly({ wallMs, peakRssKiB, cpuMs, steps, phases, ends, starts, processes, treeSumKiB }: Measurement): Measurement {
-  return {
-    wallMs,
-    peakRssKiB,
-    ...(cpuMs !== undefined ? { cpuMs } : {}),
-    ...(steps ? { steps, phases } : {}),
-    ...(ends ? { ends } : {}),
-    ...(starts ? { starts } : {}),
-    ...(processes ? { processes } : {}),
-    ...(treeSumKiB !== undefined ? { treeSumKiB } : {}),
-  };
+export function measurementOnly({ wallMs, peakRssKiB, cpuMs, steps, phases, ends, processes, treeSumKiB }: Measurement): Measurement {
+  return { wallMs, peakRssKiB, ...(cpuMs !== undefined ? { cpuMs } : {}), ...(steps ? { steps, phases } : {}), ...(ends ? { ends } : {}), ...(processes ? { processes } : {}), ...(treeSumKiB !== undefined ? { treeSumKiB } : {}) };
 }
 
 /** One untimed round of each side: the trees in the cache, first-time work (ostree undeploy) done. */

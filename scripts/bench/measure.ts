@@ -30,8 +30,6 @@ export interface Measurement {
   phases?: Record<string, number>;
   /** Our binary only: when each step ended (its last end), epoch milliseconds: for spans across steps. */
   ends?: Record<string, number>;
-  /** Our binary only: when each step started (its last start), epoch milliseconds: steps may overlap. */
-  starts?: Record<string, number>;
   /** Sampled from /proc (to say WHO holds the memory): largest RSS per command name, KiB. */
   processes?: Record<string, number>;
   /**
@@ -228,46 +226,31 @@ export function median(values: number[]): number {
  * first progress event (the step's start, for the first one) to the next activity's first event
  * (or the step's end), so those splits are good to about a second.
  */
-export function stepDurations(stdout: string): { steps: Record<string, number>; phases: Record<string, number>; ends: Record<string, number>; starts: Record<string, number> } {
+export function stepDurations(stdout: string): { steps: Record<string, number>; phases: Record<string, number>; ends: Record<string, number> } {
   const steps: Record<string, number> = {};
   const phases: Record<string, number> = {};
   const ends: Record<string, number> = {};
-  const starts: Record<string, number> = {};
-  // Steps under way, the newest last: two may run at once (a restore's /usr/local and /etc).
-  const running = new Map<string, { start: number; activities: Array<[string, number]> }>();
+  let current: { step: string; start: number; activities: Array<[string, number]> } | undefined;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
-    const event = JSON.parse(line) as { event?: string; step?: string; time?: string; activity?: string; component?: string };
+    const event = JSON.parse(line) as { event?: string; step?: string; time?: string; activity?: string };
     if (!event.time) continue;
     const time = Date.parse(event.time);
-    if (event.event === 'stepStart' && event.step) {
-      running.delete(event.step);
-      running.set(event.step, { start: time, activities: [] });
-      starts[event.step] = time;
+    if (event.event === 'stepStart' && event.step) current = { step: event.step, start: time, activities: [] };
+    if (event.event === 'progress' && current && event.activity && current.activities.at(-1)?.[0] !== event.activity) {
+      current.activities.push([event.activity, current.activities.length === 0 ? current.start : time]);
     }
-    if (event.event === 'progress' && event.activity) {
-      const current = progressStep(running, event.component);
-      if (current && current.activities.at(-1)?.[0] !== event.activity) current.activities.push([event.activity, current.activities.length === 0 ? current.start : time]);
-    }
-    const current = event.event === 'stepEnd' && event.step ? running.get(event.step) : undefined;
-    if (current) {
-      const step = event.step!;
-      const { start, activities } = current;
+    if (event.event === 'stepEnd' && current && current.step === event.step) {
+      const { step, start, activities } = current;
       steps[step] = (steps[step] ?? 0) + time - start;
       ends[step] = time;
       activities.forEach(([activity, from], i) => {
         phases[`${step}/${activity}`] = (phases[`${step}/${activity}`] ?? 0) + (activities[i + 1]?.[1] ?? time) - from;
       });
-      running.delete(step);
+      current = undefined;
     }
   }
-  return { steps, phases, ends, starts };
-}
-
-/** The step a progress event belongs to: the one named after its component (etc, restore-etc), or the newest. */
-function progressStep<T>(running: Map<string, T>, component: string | undefined): T | undefined {
-  for (const [step, value] of running) if (component !== undefined && (step === component || step.endsWith(`-${component}`))) return value;
-  return [...running.values()].at(-1);
+  return { steps, phases, ends };
 }
 
 /** The last JSON line of our binary: its result. */

@@ -44,7 +44,7 @@ export interface Row {
   /** Median milliseconds per step of ours, and per activity inside a step (`etc/copy`). */
   steps: Record<string, number>;
   phases: Record<string, number>;
-  /** Median of (wall time - the time during which any step ran): process start-ups, argument parsing, locks. */
+  /** Median of (wall time - sum of the steps): process start-ups, argument parsing, locks. */
   outsideStepsS: number;
   /** Every timed run, in order. */
   samples: { ours: Measurement[]; old: Measurement[] };
@@ -69,40 +69,12 @@ const cpuSeconds = (samples: Measurement[]) => {
 };
 const peakMiB = (samples: Measurement[]) => Math.max(...samples.map((s) => s.peakRssKiB)) / 1024;
 
-/**
- * Our time for what the old method does: the span from the end of Benchmark.treeSpanAfter to the
- * last tree step's end, or else the time during which any tree step ran (busyMs).
- */
+/** Our time for what the old method does: the sum of the tree steps, or their span (Benchmark.treeSpanAfter). */
 export function treeTimeMs(sample: Measurement, treeSteps: readonly string[], spanAfter?: string): number {
   const from = spanAfter === undefined ? undefined : sample.ends?.[spanAfter];
   const until = Math.max(...treeSteps.map((step) => sample.ends?.[step] ?? -Infinity));
   if (from !== undefined && Number.isFinite(until)) return Math.max(0, until - from);
-  return busyMs(sample, treeSteps);
-}
-
-/**
- * The time during which any of `steps` ran: steps that ran at once count once; a step without a
- * recorded start (an older run's JSON, the restore's reboot) adds its whole duration.
- */
-export function busyMs(sample: Measurement, steps: readonly string[]): number {
-  const intervals: Array<[number, number]> = [];
-  let apart = 0;
-  for (const step of steps) {
-    const ms = sample.steps?.[step];
-    if (ms === undefined) continue;
-    const start = sample.starts?.[step];
-    const end = sample.ends?.[step];
-    if (start !== undefined && end !== undefined) intervals.push([start, end]);
-    else apart += ms;
-  }
-  let total = apart;
-  let reach = -Infinity;
-  for (const [start, end] of intervals.sort((a, b) => a[0] - b[0])) {
-    if (end <= reach) continue;
-    total += end - Math.max(start, reach);
-    reach = end;
-  }
-  return total;
+  return treeSteps.reduce((sum, step) => sum + (sample.steps?.[step] ?? 0), 0);
 }
 
 /**
@@ -150,7 +122,7 @@ export function summarise(rounds: Rounds, treeSteps: string[], spanAfter?: strin
     oldCpuMedianS: cpuSeconds(rounds.old),
     steps: Object.fromEntries(stepNames.map((step) => [step, median(rounds.ours.map((s) => s.steps?.[step] ?? 0))])),
     phases: Object.fromEntries(phaseNames.map((phase) => [phase, median(rounds.ours.map((s) => s.phases?.[phase] ?? 0))])),
-    outsideStepsS: median(rounds.ours.map((s) => s.wallMs - busyMs(s, Object.keys(s.steps ?? {})))) / 1000,
+    outsideStepsS: median(rounds.ours.map((s) => s.wallMs - Object.values(s.steps ?? {}).reduce((sum, ms) => sum + ms, 0))) / 1000,
     samples: { ours: rounds.ours, old: rounds.old },
   };
 }

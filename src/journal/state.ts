@@ -7,10 +7,7 @@ export interface JournalState {
   done: Map<PhaseName, Set<string>>;
   /** Data recorded by finished steps, by step id. */
   data: Map<string, Record<string, unknown>>;
-  /**
-   * The step that started and did not finish (a crash or a failure inside it): it is redone. Of
-   * two run together (RestoreStep.alongside), the one started first.
-   */
+  /** The step that started and did not finish (a crash or a failure inside it): it is redone. */
   unfinished?: { phase: PhaseName; step: string; at: string };
   /** The last phase entered, and the boot it was entered in. */
   phase?: { name: PhaseName; at: string; bootId: string };
@@ -24,21 +21,20 @@ export function journalState(records: readonly JournalRecord[]): JournalState {
   const [begin, ...rest] = records;
   if (!begin || begin.kind !== 'begin') throw new Error('a journal starts with its begin record');
   const state: JournalState = { begin, done: new Map(), data: new Map(), permissiveLeftOver: false, complete: false };
-  const started = new Map<string, { phase: PhaseName; step: string; at: string }>();
   for (const record of rest) {
     switch (record.kind) {
       case 'phase':
         state.phase = { name: record.phase, at: record.at, bootId: record.bootId };
         break;
       case 'stepStart':
-        started.set(`${record.phase}/${record.step}`, { phase: record.phase, step: record.step, at: record.at });
+        state.unfinished = { phase: record.phase, step: record.step, at: record.at };
         break;
       case 'stepEnd': {
         const steps = state.done.get(record.phase) ?? new Set<string>();
         steps.add(record.step);
         state.done.set(record.phase, steps);
         if (record.data) state.data.set(record.step, record.data);
-        started.delete(`${record.phase}/${record.step}`);
+        if (state.unfinished?.step === record.step && state.unfinished.phase === record.phase) delete state.unfinished;
         break;
       }
       case 'selinux':
@@ -54,8 +50,6 @@ export function journalState(records: readonly JournalRecord[]): JournalState {
         break;
     }
   }
-  const unfinished = started.values().next().value;
-  if (unfinished) state.unfinished = unfinished;
   return state;
 }
 

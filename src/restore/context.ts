@@ -69,13 +69,6 @@ export interface RestoreStep {
   preview(context: StepContext): Promise<string[]>;
   /** Whether it walks a tree big enough for another thread: that thread is started ahead of it. */
   scansTree?(backup: Pick<RestoreBackup, 'summary'>): boolean;
-  /**
-   * The id of the step after it, which it runs at the same time as when both are still to do
-   * (same SELinux mode, nothing in common): both start together, each is recorded on its own, and
-   * the phase goes on once both have ended. One that fails does not stop the other; the run stops
-   * after both, naming the failure.
-   */
-  alongside?: string;
 }
 
 export interface RestorePhase {

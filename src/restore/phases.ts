@@ -46,14 +46,13 @@ const showStatus = (id: string): RestoreStep => ({
   preview: async () => STATUS_COMMANDS.map((args) => `would run: oc ${args.join(' ')}`),
 });
 
-const treeStep = (tree: 'local' | 'etc' | 'kubelet', nodePath: string, alongside?: string): RestoreStep => ({
+const treeStep = (tree: 'local' | 'etc' | 'kubelet', nodePath: string): RestoreStep => ({
   id: `restore-${tree}`,
   title: `Restore ${nodePath} from ${tree}/ (exact copy; files not in the backup are removed${tree === 'etc' ? '; etc.exclude.list is left alone' : ''})`,
   permissive: true,
   run: async (c) => restoreTree(c, tree, nodePath),
   preview: async (c) => previewTreeRestore(c, tree, nodePath),
   scansTree: (backup) => scansTree(backup, tree),
-  ...(alongside ? { alongside } : {}),
 });
 
 const filesPhase: RestorePhase = {
@@ -75,9 +74,7 @@ const filesPhase: RestorePhase = {
     },
     command('stop-crio', 'Stop CRI-O', true, ({ node }) => node.systemctl('stop', 'crio.service'), ['systemctl stop crio.service']),
     command('wipe-crio', "Wipe CRI-O's storage", true, ({ node }) => node.run('crio', ['wipe', '-f'], 'wiping CRI-O storage'), ['crio wipe -f']),
-    // Two trees with nothing in common, restored at once: /usr/local is mostly a few big binaries
-    // (cp, then a hash of the copy, on one core), while /etc is tens of thousands of small files.
-    treeStep('local', '/usr/local', 'restore-etc'),
+    treeStep('local', '/usr/local'),
     treeStep('etc', '/etc'),
     {
       id: 'restore-extras',

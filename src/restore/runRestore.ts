@@ -159,34 +159,26 @@ export class RestoreSession {
     recorded: Map<string, Record<string, unknown>>,
     beforeStep: (step: RestoreStep) => void,
   ): Promise<void> {
-    for (const steps of togetherGroups(pending)) {
-      for (const step of steps) beforeStep(step);
-      const permissive = steps[0]!.permissive;
-      if (permissive && !this.permissive) await this.setPermissive();
-      if (!permissive && this.permissive) await this.putSelinuxBack();
-      const outcomes = await Promise.allSettled(steps.map((step) => this.runStep(phase, step, context, bootId, recorded)));
-      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-      if (failed) throw failed.reason;
+    const { reporter } = this;
+    for (const step of pending) {
+      beforeStep(step);
+      if (step.permissive && !this.permissive) await this.setPermissive();
+      if (!step.permissive && this.permissive) await this.putSelinuxBack();
+      await this.record({ kind: 'stepStart', phase: phase.name, step: step.id, at: this.now(), bootId });
+      reporter.stepStart(step.id, step.title);
+      let data: Record<string, unknown> | void;
+      try {
+        data = await step.run(context);
+      } catch (error) {
+        reporter.stepEnd(step.id, 'failed');
+        await this.record({ kind: 'failed', phase: phase.name, step: step.id, at: this.now(), message: errorMessage(error) });
+        throw stoppedAt(step.title, error);
+      }
+      if (data) recorded.set(step.id, data);
+      await this.record({ kind: 'stepEnd', phase: phase.name, step: step.id, at: this.now(), ...(data ? { data } : {}) });
+      reporter.stepEnd(step.id, 'done');
     }
     await this.putSelinuxBack();
-  }
-
-  /** One step, recorded before and after it runs; a failure is recorded and thrown as stoppedAt. */
-  private async runStep(phase: RestorePhase, step: RestoreStep, context: StepContext, bootId: string, recorded: Map<string, Record<string, unknown>>): Promise<void> {
-    const { reporter } = this;
-    await this.record({ kind: 'stepStart', phase: phase.name, step: step.id, at: this.now(), bootId });
-    reporter.stepStart(step.id, step.title);
-    let data: Record<string, unknown> | void;
-    try {
-      data = await step.run(context);
-    } catch (error) {
-      reporter.stepEnd(step.id, 'failed');
-      await this.record({ kind: 'failed', phase: phase.name, step: step.id, at: this.now(), message: errorMessage(error) });
-      throw stoppedAt(step.title, error);
-    }
-    if (data) recorded.set(step.id, data);
-    await this.record({ kind: 'stepEnd', phase: phase.name, step: step.id, at: this.now(), ...(data ? { data } : {}) });
-    reporter.stepEnd(step.id, 'done');
   }
 
   private checkRebooted(state: JournalState, bootId: string): void {
@@ -308,21 +300,6 @@ function stoppedAt(title: string, error: unknown): RecoveryError {
 }
 
 export type { RestoreBackup };
-
-/**
- * The pending steps as they run: one at a time, but a step together with the one it runs
- * alongside when that one comes next, still to do, in the same SELinux mode.
- */
-export function togetherGroups(pending: readonly RestoreStep[]): RestoreStep[][] {
-  const groups: RestoreStep[][] = [];
-  for (let i = 0; i < pending.length; i++) {
-    const step = pending[i]!;
-    const next = pending[i + 1];
-    if (next && step.alongside === next.id && next.permissive === step.permissive) groups.push([step, pending[++i]!]);
-    else groups.push([step]);
-  }
-  return groups;
-}
 
 function pendingIn(state: JournalState, phase: RestorePhase): RestoreStep[] {
   return phase.steps.filter((s) => !isStepDone(state, phase.name, s.id) && !legacyDone(state, phase.name));

@@ -1,6 +1,6 @@
 // The content check of a restore: every staged copy must hash to its manifest line before it takes
 // a live file's place (a damaged backup, or a copy damaged on its way, never replaces a working file).
-import type { Clock, FileHasher, Host } from '../host/ports.js';
+import type { Clock, Host } from '../host/ports.js';
 import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import { hashFile } from '../tree/hashFile.js';
@@ -64,16 +64,9 @@ export function checkedWrites(writes: readonly PlannedWrite[]): PlannedWrite[] {
 }
 
 /**
- * Copies from this size up are hashed in the hashing thread (HostFs.startHasher): this thread may
- * be planning another tree meanwhile (a restore's /usr/local and /etc run at once), and a big
- * binary takes it about 100 ms.
- */
-export const THREAD_HASH_MIN_BYTES = 4 * 1024 * 1024;
-
-/**
  * Hashes each staged copy, the bytes that will take a live file's place, and throws at the first
- * that differs from its manifest line (the big ones, hashed in the other thread, last). Only then
- * is the backup's own copy hashed, to say where the damage is.
+ * that differs from its manifest line. Only then is the backup's own copy hashed, to say where the
+ * damage is.
  */
 export async function checkCopies(
   host: Host,
@@ -82,40 +75,17 @@ export async function checkCopies(
   copies: Iterable<{ write: PlannedWrite; copy: Buffer }>,
   progress: RestoreProgress,
 ): Promise<void> {
-  let hasher: FileHasher | undefined;
-  const inThread: Array<{ write: PlannedWrite; sha256: Promise<string> }> = [];
-  try {
-    // The others one at a time: hashing reads synchronously (src/tree/hashFile.ts), so parallel
-    // calls would only interleave on this thread.
-    for (const { write, copy } of copies) {
-      if (write.size >= THREAD_HASH_MIN_BYTES && host.fs.startHasher) {
-        hasher ??= host.fs.startHasher();
-        const sha256 = hashCopyInThread(host, hasher, copy, write, (bytes) => progress.add(0, bytes));
-        // Awaited below; a failure before then must not go unhandled.
-        sha256.catch(() => undefined);
-        inThread.push({ write, sha256 });
-        continue;
-      }
-      const sha256 = await hashCopy(host, copy, write, (bytes) => progress.add(0, bytes));
-      progress.add(1, 0);
-      if (sha256 !== write.sha256) throw await damagedCopy(host, backupTree, write);
-    }
-    for (const { write, sha256 } of inThread) {
-      const actual = await sha256;
-      progress.add(1, 0);
-      if (actual !== write.sha256) throw await damagedCopy(host, backupTree, write);
-    }
-  } finally {
-    await hasher?.close();
+  // One at a time: hashing reads synchronously (src/tree/hashFile.ts), so parallel calls would
+  // only interleave on the same thread.
+  for (const { write, copy } of copies) {
+    const sha256 = await hashCopy(host, copy, write, (bytes) => progress.add(0, bytes));
+    progress.add(1, 0);
+    if (sha256 === write.sha256) continue;
+    const original = joinPath(Buffer.from(backupTree), write.rel);
+    const backupIsRight = (await hashCopy(host, original, write, () => undefined)) === write.sha256;
+    throw backupDamaged(original, backupIsRight ? 'as copied for the restore' : undefined);
   }
   progress.finish();
-}
-
-/** The error for a copy that does not match its manifest line: the backup's own copy says whose fault. */
-async function damagedCopy(host: Host, backupTree: string, write: PlannedWrite): Promise<RecoveryError> {
-  const original = joinPath(Buffer.from(backupTree), write.rel);
-  const backupIsRight = (await hashCopy(host, original, write, () => undefined)) === write.sha256;
-  return backupDamaged(original, backupIsRight ? 'as copied for the restore' : undefined);
 }
 
 /** A backup file whose bytes (or those of its copy, `when` so) are not the ones its manifest recorded. */
@@ -125,15 +95,6 @@ export function backupDamaged(original: Buffer, when?: string): RecoveryError {
 
 /** The copy's SHA-256; a copy that is missing, or not a regular file of the recorded size, matches no hash. */
 async function hashCopy(host: Host, copy: Buffer, write: PlannedWrite, onBytes: (n: number) => void): Promise<string> {
-  return copyMismatch(host, copy, write) ?? hashFile(host.fs, copy, onBytes);
-}
-
-async function hashCopyInThread(host: Host, hasher: FileHasher, copy: Buffer, write: PlannedWrite, onBytes: (n: number) => void): Promise<string> {
-  return copyMismatch(host, copy, write) ?? (await hasher.hash([copy], onBytes))[0]!;
-}
-
-/** Why `copy` cannot hold the recorded bytes, before any is read (stands for a hash that matches none). */
-function copyMismatch(host: Host, copy: Buffer, write: PlannedWrite): string | undefined {
   let stat;
   try {
     stat = host.fs.sync.lstatSync(copy);
@@ -143,5 +104,5 @@ function copyMismatch(host: Host, copy: Buffer, write: PlannedWrite): string | u
   }
   // Opening a fifo would hang; a wrong size needs no hash to be wrong.
   if (!stat.isFile() || stat.size !== write.size) return 'not a file of the recorded size';
-  return undefined;
+  return hashFile(host.fs, copy, onBytes);
 }

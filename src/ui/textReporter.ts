@@ -23,8 +23,6 @@ const PLAIN_PROGRESS_EVERY_MS = 5000;
 export class TextReporter implements Reporter {
   private spinner: Ora | undefined;
   private readonly startedAt = new Map<string, number>();
-  /** Steps started and not ended, with their titles, oldest first. */
-  private readonly running = new Map<string, string>();
   private lastPlainProgress = 0;
 
   private readonly interactive: boolean;
@@ -35,24 +33,19 @@ export class TextReporter implements Reporter {
 
   stepStart(step: string, title: string): void {
     this.startedAt.set(step, this.options.now().getTime());
-    this.running.set(step, title);
-    // Two steps at once (a restore's /usr/local and /etc): one spinner, showing the newest.
-    if (this.spinner) this.spinner.text = title;
-    else this.startSpinner(title);
+    if (this.options.spinner) {
+      this.spinner = this.options.spinner({ text: title, stream: this.options.stream }).start();
+    }
     this.keep(`${title} ...`, !this.interactive);
   }
 
   stepEnd(step: string, outcome: 'done' | 'skipped' | 'failed', detail?: string): void {
     const seconds = (this.options.now().getTime() - (this.startedAt.get(step) ?? this.options.now().getTime())) / 1000;
     const text = `${step}: ${outcome}${detail ? ` (${detail})` : ''}${outcome === 'done' ? ` in ${formatDuration(seconds)}` : ''}`;
-    this.running.delete(step);
     if (this.spinner) {
       const method = outcome === 'failed' ? 'fail' : outcome === 'skipped' ? 'info' : 'succeed';
       this.spinner[method](text);
       this.spinner = undefined;
-      // A step still running goes on under a spinner of its own.
-      const still = [...this.running.values()].at(-1);
-      if (still !== undefined) this.startSpinner(still);
     }
     this.keep(text, !this.interactive);
   }
@@ -85,12 +78,7 @@ export class TextReporter implements Reporter {
   finish(lines: string[]): void {
     this.spinner?.fail();
     this.spinner = undefined;
-    this.running.clear();
     for (const line of lines) this.keep(line, true);
-  }
-
-  private startSpinner(text: string): void {
-    if (this.options.spinner) this.spinner = this.options.spinner({ text, stream: this.options.stream }).start();
   }
 
   private interrupting(write: () => void): void {

@@ -163,33 +163,6 @@ describe('restore refuses or stops cleanly', () => {
     await expectTreesRestored(node);
   });
 
-  it('restores /etc alongside /usr/local and keeps it when /usr/local fails; --resume redoes /usr/local only', async () => {
-    // A file the upgrade added that cannot be deleted (immutable): the restore of /usr/local stops there.
-    const stuck = path.join(node.root, 'usr/local/bin/new-tool');
-    await execa('chattr', ['+i', stuck]);
-    try {
-      const files = await restore(node, s);
-      expect(files.exitCode, files.stdout).toBe(4);
-      expect(resultLine(files.stdout).error.message).toMatch(/\/usr\/local.*cannot delete .*new-tool/);
-      const records = readFileSync(journal(), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind: string; step?: string });
-      const of = (step: string) => records.filter((r) => r.step === step).map((r) => r.kind);
-      expect(of('restore-local')).toEqual(['stepStart', 'failed']);
-      expect(of('restore-etc')).toEqual(['stepStart', 'stepEnd']);
-      // Both began before either ended.
-      const starts = records.filter((r) => r.kind === 'stepStart').map((r) => r.step);
-      expect(starts.slice(-2)).toEqual(['restore-local', 'restore-etc']);
-      await expectTreesRestored(node, ['etc']);
-      expect(await s.selinux()).toBe('Enforcing');
-    } finally {
-      await execa('chattr', ['-i', stuck]);
-    }
-    const runs = await restoreToTheEnd(node, s, ['--resume']);
-    const started = runs.flatMap((run) => run.events.filter((e) => e.event === 'stepStart').map((e) => e.step));
-    expect(started).toContain('restore-local');
-    expect(started).not.toContain('restore-etc');
-    await expectTreesRestored(node);
-  });
-
   it('refuses --resume when nothing is under way, and a wrong flag', async () => {
     const none = await restore(node, s, ['--dir', path.join(node.work, 'empty-backup-dir')]);
     expect(none.exitCode).toBe(3);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stepDurations } from '../../scripts/bench/measure.js';
-import { busyMs, pairedRatios, treeTimeMs } from '../../scripts/bench/report.js';
+import { pairedRatios, treeTimeMs } from '../../scripts/bench/report.js';
 import { measurementOnly } from '../../scripts/bench/benchmarks.js';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
@@ -32,40 +32,6 @@ describe("the bench's time for our tree steps", () => {
     expect(treeTimeMs(sample, ['etc', 'local', 'kubelet'])).toBe(40);
     // No end for the step named (an older run's JSON): the sum.
     expect(treeTimeMs(sample, ['etc', 'local'], 'space')).toBe(40);
-  });
-});
-
-describe("the bench's time for tree steps that run at once", () => {
-  // A restore's files run: /usr/local and /etc at the same time, each with its progress.
-  const progress = (component: string, activity: string, ms: number) => JSON.stringify({ time: at(ms), event: 'progress', component, activity, files: 1, bytes: 1 });
-  const stdout = [
-    line('stepStart', 'restore-local', 1000),
-    line('stepStart', 'restore-etc', 1001),
-    progress('etc', 'scan', 1100),
-    progress('local', 'copy', 1150),
-    progress('etc', 'copy', 1300),
-    line('stepEnd', 'restore-local', 1200),
-    line('stepEnd', 'restore-etc', 1700),
-    line('stepStart', 'restore-extras', 1700),
-    line('stepEnd', 'restore-extras', 1720),
-  ].join('\n');
-
-  it('times each step, and puts each progress event in the step of its component', () => {
-    const { steps, phases, starts } = stepDurations(stdout);
-    expect(steps).toMatchObject({ 'restore-local': 200, 'restore-etc': 699, 'restore-extras': 20 });
-    expect(starts['restore-etc']! - starts['restore-local']!).toBe(1);
-    expect(phases).toEqual({ 'restore-local/copy': 200, 'restore-etc/scan': 299, 'restore-etc/copy': 400 });
-  });
-
-  it('counts the time during which any tree step ran, not the sum', () => {
-    const sample = measurementOnly({ wallMs: 800, peakRssKiB: 1, ...stepDurations(stdout) });
-    expect(treeTimeMs(sample, ['restore-local', 'restore-etc'])).toBe(700);
-    // A later step apart from them adds its own time (the restore's kubelet, after the reboot).
-    expect(treeTimeMs(sample, ['restore-local', 'restore-etc', 'restore-extras'])).toBe(720);
-    // Without starts (an older run's JSON): the sum, as before; a step without one adds its time.
-    const { starts: _, ...older } = sample;
-    expect(treeTimeMs(older, ['restore-local', 'restore-etc'])).toBe(899);
-    expect(busyMs({ ...sample, steps: { ...sample.steps, reboot: 60 } }, ['restore-local', 'restore-etc', 'reboot'])).toBe(760);
   });
 });
 

@@ -25,18 +25,6 @@ describe('journalState', () => {
     expect(state.phase).toEqual({ name: 'files', at: 't1', bootId: 'boot-1' });
   });
 
-  it('knows the first of two steps run together that did not finish', () => {
-    const start = (step: string, at: string): JournalRecord => ({ kind: 'stepStart', phase: 'files', step, at, bootId: 'boot-1' });
-    const end = (step: string, at: string): JournalRecord => ({ kind: 'stepEnd', phase: 'files', step, at });
-    const both = [begin, start('restore-local', 't1'), start('restore-etc', 't2')];
-    expect(journalState(both).unfinished).toEqual({ phase: 'files', step: 'restore-local', at: 't1' });
-    expect(journalState([...both, end('restore-local', 't3')]).unfinished).toEqual({ phase: 'files', step: 'restore-etc', at: 't2' });
-    expect(journalState([...both, end('restore-etc', 't3')]).unfinished).toEqual({ phase: 'files', step: 'restore-local', at: 't1' });
-    const ended = journalState([...both, end('restore-etc', 't3'), end('restore-local', 't4')]);
-    expect(ended.unfinished).toBeUndefined();
-    expect([...ended.done.get('files')!]).toEqual(['restore-etc', 'restore-local']);
-  });
-
   it('keeps the data a step recorded, and forgets permissive once enforcing is recorded', () => {
     const state = journalState([
       begin,

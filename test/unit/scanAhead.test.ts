@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RestoreBackup } from '../../src/restore/context.js';
 import { RESTORE_PHASES } from '../../src/restore/phases.js';
-import { stepsOfThisRun, togetherGroups } from '../../src/restore/runRestore.js';
+import { stepsOfThisRun } from '../../src/restore/runRestore.js';
 import { SCAN_MIN_ENTRIES } from '../../src/restore/treeWalk.js';
 import { OTHER_THREAD_MAX_ENTRIES } from '../../src/host/threadBudget.js';
 
@@ -19,17 +19,6 @@ describe('the steps of a restore run', () => {
     const resumed = stepsOfThisRun(RESTORE_PHASES, (phase) => (phase.name === 'files' ? [] : phase.steps));
     expect(resumed.map((s) => s.id)).toEqual(ids(['reboot', 'cluster', 'redeploy']));
     expect(resumed.map((s) => s.id)).toContain('restore-kubelet');
-  });
-
-  it('restore /usr/local and /etc at once, and every other step alone', () => {
-    const files = RESTORE_PHASES.find((p) => p.name === 'files')!.steps;
-    const groups = (steps: typeof files) => togetherGroups(steps).map((group) => group.map((s) => s.id));
-    expect(groups(files).filter((group) => group.length > 1)).toEqual([['restore-local', 'restore-etc']]);
-    expect(groups(files).flat()).toEqual(files.map((s) => s.id));
-    // After a run that restored /etc and failed in /usr/local: /usr/local alone, before the extras.
-    const withoutEtc = files.filter((s) => s.id !== 'restore-etc');
-    expect(groups(withoutEtc).filter((group) => group.length > 1)).toEqual([]);
-    expect(groups(files.slice(files.findIndex((s) => s.id === 'restore-etc')))[0]).toEqual(['restore-etc']);
   });
 
   it('that walk a tree in another thread: from a few thousand entries up to the memory bound', () => {

@@ -44,16 +44,6 @@ describe('TextReporter', () => {
     expect(written).toEqual(['error: no /etc\n', 'Next: fix it\n']);
   });
 
-  it('shows two steps that run at once under one spinner, the one still running under its own once the other ends', () => {
-    const { reporter, written, spinnerCalls } = setup(true);
-    reporter.stepStart('restore-local', 'Restore /usr/local');
-    reporter.stepStart('restore-etc', 'Restore /etc');
-    reporter.stepEnd('restore-local', 'done');
-    reporter.stepEnd('restore-etc', 'failed');
-    expect(spinnerCalls).toEqual(['start Restore /usr/local', 'succeed restore-local: done in 0:00', 'start Restore /etc', 'fail restore-etc: failed']);
-    expect(written).toEqual([]);
-  });
-
   it('never makes a spinner elsewhere: timestamped lines only', () => {
     const { reporter, written, spinnerCalls } = setup(false);
     reporter.stepStart('etc', 'Copy /etc');
