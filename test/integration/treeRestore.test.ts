@@ -14,7 +14,7 @@ import { createSandboxNode, removeSandbox } from '../../scripts/sandbox/sandboxN
 import { GenerationPaths } from '../../src/backup/layout.js';
 import { writeTreeManifest } from '../../src/backup/treeManifest.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
-import type { Host } from '../../src/host/ports.js';
+import type { Host, RunOptions } from '../../src/host/ports.js';
 import { realHost } from '../../src/host/real.js';
 import { verifyTreeAgainstManifest } from '../../src/manifest/verifyTree.js';
 import { applyTreeRestore } from '../../src/restore/treeApply.js';
@@ -77,6 +77,25 @@ async function problemsOutsideExcluded(live: string, excluded = EXCLUDED): Promi
 }
 
 const sh = (command: string, ...args: string[]) => execa(command, args);
+
+/** A host whose runner notes each command it runs as `note` names it (undefined: not noted). */
+function recordingHost(note: (command: string, options?: RunOptions) => string | undefined): { on: Host; commands: string[] } {
+  const commands: string[] = [];
+  const on: Host = {
+    ...host,
+    runner: {
+      run(command, args, options) {
+        const noted = note(command, options);
+        if (noted !== undefined) commands.push(noted);
+        return host.runner.run(command, args, options);
+      },
+    },
+  };
+  return { on, commands };
+}
+
+/** tar and rsync, the commands that write a tree's entries or set their metadata, by name. */
+const copyingCommand = (command: string) => (command === 'tar' || command === 'rsync' ? command : undefined);
 
 /** Changes the live tree in every way a node drifts from its backup. */
 async function drift(live: string): Promise<{ firstConf: string; secondConf: string }> {
@@ -262,12 +281,11 @@ describe('restore of a tree from its backup', () => {
       rmSync(atBytes(Buffer.concat([oddDir, Buffer.from('/x')])));
     };
     const restoreCommands = async () => {
-      const commands: string[] = [];
-      const on: Host = { ...host, runner: { run: (command, args, options) => (commands.push(command), host.runner.run(command, args, options)) } };
+      const { on, commands } = recordingHost(copyingCommand);
       const plan = await planTreeRestore(on, dirsInput, undefined, undefined, { xattrsInMetadataPass: true });
       expect(plan.writes).toEqual([]);
       await applyTreeRestore(on, dirsInput, plan, new RecordingReporter(), 'dirs');
-      return commands.filter((command) => command === 'tar' || command === 'rsync');
+      return commands;
     };
 
     await drift();
@@ -619,18 +637,9 @@ describe('how entries are staged: an archive into tar, cp for big files and hole
 
   /** The commands a restore runs, with what they stage (cp's source as the path it opened). */
   function recordingCommands(): { on: Host; commands: string[] } {
-    const commands: string[] = [];
-    const on: Host = {
-      ...host,
-      runner: {
-        run(command, args, options) {
-          if (command === 'cp') commands.push(`cp ${path.relative(generation.tree('big'), readlinkSync(`/proc/self/fd/${options!.extraFds![0]}`))}`);
-          else if (command === 'tar' || command === 'rsync') commands.push(command);
-          return host.runner.run(command, args, options);
-        },
-      },
-    };
-    return { on, commands };
+    return recordingHost((command, options) =>
+      command === 'cp' ? `cp ${path.relative(generation.tree('big'), readlinkSync(`/proc/self/fd/${options!.extraFds![0]}`))}` : copyingCommand(command),
+    );
   }
 
   it('stages small entries through tar, big files, holes and sockets by cp, keeping holes, owners, modes, labels, times and links', async () => {
