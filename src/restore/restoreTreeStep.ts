@@ -50,7 +50,7 @@ export async function restoreTree(context: StepContext, tree: TreeName, nodePath
         progress.bytes += bytes;
         reporter.progress({ component: tree, activity: 'scan', ...progress });
       },
-      (write) => stager.add(write),
+      (write, recorded) => stager.add(write, recorded),
       { xattrsInMetadataPass: true },
     );
   } catch (error) {

@@ -42,8 +42,9 @@ export interface PlannedWrite {
   reason: string;
   /**
    * Where its manifest line is (a byte offset): the staging reads the owner, mode, times, xattrs
-   * and link target there, when it writes the entry (readManifestLine), instead of the plan
-   * holding them for every entry to write.
+   * and link target there when it writes the entry (ManifestLines.at), instead of the plan holding
+   * them for every entry to write; only those a restore step hands on as it plans (onWrite) are
+   * used as they are, while tar keeps up (treeStager.ts).
    */
   line: number;
   /** The hard-link group of the backup it is a name of: staged as one inode with the group's other names. */
@@ -82,14 +83,14 @@ export function isEmptyPlan(plan: TreePlan): boolean {
 
 /**
  * `onWrite` is told of each write as soon as it is decided (in no particular order; the plan's
- * list is sorted at the end): staging can start while the plan is still made. What it throws
- * stops the plan.
+ * list is sorted at the end), with its manifest entry as the plan read it: staging can start while
+ * the plan is still made. What it throws stops the plan.
  */
 export async function planTreeRestore(
   host: Host,
   input: TreePlanInput,
   onProgress?: (delta: { files: number; bytes: number }) => void,
-  onWrite?: (write: PlannedWrite) => void,
+  onWrite?: (write: PlannedWrite, recorded: ManifestEntry) => void,
   options: PlanOptions = {},
 ): Promise<TreePlan> {
   const groupSizes = await readLinkGroupSizes(host.fs, input.manifest);
@@ -130,6 +131,11 @@ interface Pair {
 }
 
 
+/** A name of a hard-link group that the restore leaves alone (excluded, or kept as a blocked directory). */
+function leftAlone(rel: Buffer, recorded: ManifestEntry, line: number): LinkGroupMember {
+  return { rel, recorded, line, excluded: true, write: false, verdict: { action: 'none' } };
+}
+
 class TreePlanner {
   private readonly exclusions: Exclusions;
   private readonly groups: LinkGroups;
@@ -156,7 +162,7 @@ class TreePlanner {
     private readonly input: TreePlanInput,
     groupSizes: Map<string, number>,
     private readonly onProgress?: (delta: { files: number; bytes: number }) => void,
-    private readonly onWrite?: (write: PlannedWrite) => void,
+    private readonly onWrite?: (write: PlannedWrite, recorded: ManifestEntry) => void,
     private readonly options: PlanOptions = {},
   ) {
     this.exclusions = new Exclusions(input.excluded);
@@ -183,46 +189,68 @@ class TreePlanner {
 
   /**
    * One manifest line, checked for its keys only (readManifestKeys): an entry found untouched needs
-   * nothing more, any other is checked whole before it is compared or written.
+   * nothing more, any other is checked whole before it is compared or written. Synchronous unless
+   * it waits (for the walk's next batch, or hashes): most lines are untouched entries, and a promise
+   * each cost more than their comparison.
    */
-  private async onRecorded(keys: ManifestEntryKeys, line: number): Promise<void> {
+  private onRecorded(keys: ManifestEntryKeys, line: number): Promise<void> | undefined {
     this.plan.entries += 1;
     const rel = entryPath(keys);
     if (rel.equals(ROOT_REL)) this.plan.rootMtimeNs = keys.mtimeNs;
     // Only a backup taken during a killed restore could hold it; it is never restored into place.
-    if (isStagingPath(rel)) return;
+    if (isStagingPath(rel)) return undefined;
     const group = this.groups.groupOf(keys, rel);
     // A name of a hard-link group is settled with the others, on all its fields.
     const grouped = group !== undefined ? this.whole(keys) : undefined;
-    const leftAlone = () => ({ rel, recorded: grouped!, line, excluded: true, write: false, verdict: { action: 'none' } }) as const;
     if (this.exclusions.covers(rel)) {
-      if (group) this.addToGroup(group, leftAlone());
-      return;
+      if (group) this.addToGroup(group, leftAlone(rel, grouped!, line));
+      return undefined;
     }
-    while (this.live && compareWalkOrder(this.live.rel, rel) < 0) await this.liveOnly();
+    if (this.live && compareWalkOrder(this.live.rel, rel) < 0) return this.liveOnlyBefore(rel).then(() => this.matchRecorded(keys, rel, line, group, grouped));
+    return this.matchRecorded(keys, rel, line, group, grouped);
+  }
+
+  /** A manifest line with the walk at or past its path. */
+  private matchRecorded(keys: ManifestEntryKeys, rel: Buffer, line: number, group: string | undefined, grouped: ManifestEntry | undefined): Promise<void> | undefined {
     if (!this.live || compareWalkOrder(this.live.rel, rel) > 0) {
       this.decide(rel, grouped ?? this.whole(keys), line, group, { action: 'write', reason: 'missing' });
-      return;
+      return undefined;
     }
     const live = this.live;
     const replacesDir = live.stat.type === 'dir' && kindOf(keys.type) !== 'dir';
     if (replacesDir && this.exclusions.holdsExcluded(rel)) {
       // Writing the backup's file here would delete an excluded path: like rsync, keep the directory.
       this.plan.blocked.push(ownCopy(rel));
-      if (group) this.addToGroup(group, leftAlone());
-      this.live = await this.walk.next();
-      return;
+      if (group) this.addToGroup(group, leftAlone(rel, grouped!, line));
+      return this.walkOn();
     }
     if (untouchedSinceBackup(keys, live.stat, { grouped: group !== undefined })) {
       // Neither getfattr nor a hash: nothing about it has changed since the backup copied it.
       if (group) this.decide(rel, grouped!, line, group, { action: 'none' }, live.stat);
-      this.live = await this.walk.next();
-      return;
+      return this.walkOn();
     }
     this.pairs.push({ rel, recorded: grouped ?? this.whole(keys), line, live, group });
     // A directory replaced by a file goes whole: nothing inside it needs a look.
-    this.live = await this.walk.next(replacesDir);
-    if (this.pairs.length >= PAIRS_BATCH) await this.settlePairs();
+    const walked = this.walkOn(replacesDir);
+    if (this.pairs.length < PAIRS_BATCH) return walked;
+    return walked ? walked.then(() => this.settlePairs()) : this.settlePairs();
+  }
+
+  /** Moves the walk to its next entry; a promise only when that has to wait. */
+  private walkOn(skipInside = false): Promise<void> | undefined {
+    const next = this.walk.next(skipInside);
+    if (!(next instanceof Promise)) {
+      this.live = next;
+      return undefined;
+    }
+    return next.then((entry) => {
+      this.live = entry;
+    });
+  }
+
+  /** The live entries before `rel` in walk order: the backup has none of them. */
+  private async liveOnlyBefore(rel: Buffer): Promise<void> {
+    while (this.live && compareWalkOrder(this.live.rel, rel) < 0) await this.liveOnly();
   }
 
   private whole(keys: ManifestEntryKeys): ManifestEntry {
@@ -235,12 +263,12 @@ class TreePlanner {
     if (entry.stat.type === 'dir' && this.exclusions.holdsExcluded(entry.rel)) {
       // It cannot go without the excluded path inside it; what else it holds still goes.
       this.plan.blocked.push(ownCopy(entry.rel));
-      this.live = await this.walk.next();
+      await this.walkOn();
       return;
     }
     this.plan.removals.push(ownCopy(entry.rel));
     this.touch(parentOf(entry.rel));
-    this.live = await this.walk.next(true);
+    await this.walkOn(true);
   }
 
   /**
@@ -339,7 +367,7 @@ class TreePlanner {
       this.plan.bytes += recorded.size;
     }
     this.plan.writes.push(write);
-    this.onWrite?.(write);
+    this.onWrite?.(write, recorded);
     if (recorded.type === 'dir') this.touch(rel);
     if (!rel.equals(ROOT_REL)) this.touch(parentOf(rel));
   }

@@ -12,6 +12,7 @@ import type { BigIntStats } from 'node:fs';
 import type { CommandResult, Host, RunOptions } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { ManifestLines } from '../manifest/reader.js';
+import type { ManifestEntry } from '../manifest/schema.js';
 import { joinPath } from '../tree/pathBytes.js';
 import { endOfArchive, memberHeader, padding, type PaxMember, type PaxMemberType } from '../tree/paxArchive.js';
 import { backupDamaged, type RestoreProgress } from './treeChecks.js';
@@ -31,6 +32,8 @@ export interface ArchiveItem {
   write: PlannedWrite;
   /** For a later name of a hard-link group: the index of the name that carries the content. */
   linkTo?: number;
+  /** Its manifest entry, when the plan handed it on; otherwise its line is read again. */
+  entry?: ManifestEntry;
 }
 
 /**
@@ -81,7 +84,7 @@ async function* archiveStream(
   try {
     const backup = Buffer.from(input.backupTree);
     for await (const item of items) {
-      const entry = lines.at(item.write.line, item.write.rel);
+      const entry = item.entry ?? lines.at(item.write.line, item.write.rel);
       const member: PaxMember = {
         name: Buffer.from(String(item.index)),
         type: memberType(item),

@@ -13,6 +13,7 @@ import type { Reporter } from '../core/reporter.js';
 import { RecoveryError } from '../core/errors.js';
 import { syncFilesystem } from '../host/durable.js';
 import { ManifestLines } from '../manifest/reader.js';
+import type { ManifestEntry } from '../manifest/schema.js';
 import { joinPath } from '../tree/pathBytes.js';
 import { checkCopies, RestoreProgress } from './treeChecks.js';
 import type { PlannedWrite, TreePlan, TreePlanInput } from './treePlan.js';
@@ -22,6 +23,12 @@ import { Staging } from './treeStaging.js';
 import { paxTime } from '../tree/paxArchive.js';
 import { awaitedLater } from '../core/awaitedLater.js';
 import { AsyncQueue } from '../core/asyncQueue.js';
+
+/**
+ * At most this many manifest entries (about a kilobyte each) wait in the archive's feed; the items
+ * after them have their lines read again when tar's stream gets to them.
+ */
+const ENTRIES_AHEAD = 2048;
 
 /** Where each written entry was staged (directories are made in place, and have none). */
 export type StagedPaths = (write: PlannedWrite) => Buffer | undefined;
@@ -43,6 +50,8 @@ export class Stager {
   private prepared: Promise<void> | undefined;
   private archiving: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
+  /** Items in the feed that carry their manifest entry (see ENTRIES_AHEAD). */
+  private entriesAhead = 0;
   /** The tree root's mtime before the staging dir was made, given back if nothing goes in place. */
   private rootBefore: string | undefined;
 
@@ -64,8 +73,11 @@ export class Stager {
     return this.prepared !== undefined;
   }
 
-  /** Takes one entry the plan writes; throws what stopped the staging so far. */
-  add(write: PlannedWrite): void {
+  /**
+   * Takes one entry the plan writes, with its manifest entry when the plan has it at hand (the
+   * archive then need not read its line again); throws what stopped the staging so far.
+   */
+  add(write: PlannedWrite, recorded?: ManifestEntry): void {
     if (this.failure) throw this.failure.error;
     if (write.type === 'dir') return;
     this.names.set(write, this.names.size);
@@ -73,7 +85,7 @@ export class Stager {
     if (carrier && write.sha256 === undefined) {
       // A later name of its group: a link to the name that carries the content, wherever that went.
       if (carrier.alone) this.linked.push({ write, to: carrier.write });
-      else this.archive(write, carrier.write);
+      else this.archive(write, recorded, carrier.write);
       return;
     }
     const alone = write.type === 'socket' || (write.sha256 !== undefined && (write.size >= COPY_ALONE_MIN_BYTES || this.holesInBackup(write)));
@@ -82,7 +94,7 @@ export class Stager {
       this.alone.push(write);
       this.prepare();
     } else {
-      this.archive(write);
+      this.archive(write, recorded);
     }
   }
 
@@ -131,11 +143,22 @@ export class Stager {
     if (this.rootBefore !== undefined) await setMtime(this.host, this.input.liveTree, this.rootBefore);
   }
 
-  private archive(write: PlannedWrite, linkTo?: PlannedWrite): void {
+  private archive(write: PlannedWrite, recorded: ManifestEntry | undefined, linkTo?: PlannedWrite): void {
     this.archived.push(write);
-    this.feed.push({ index: this.names.get(write)!, write, ...(linkTo ? { linkTo: this.names.get(linkTo)! } : {}) });
-    this.archiving ??= this.prepare().then(() => stageByArchive(this.host, this.input, this.staging.flat, this.feed.each(), this.copied, this.what));
+    // Held only while tar keeps up: a plan far ahead of it (a wiped tree of a million entries) would hold them all.
+    const entry = recorded && this.entriesAhead < ENTRIES_AHEAD ? recorded : undefined;
+    if (entry) this.entriesAhead += 1;
+    this.feed.push({ index: this.names.get(write)!, write, ...(linkTo ? { linkTo: this.names.get(linkTo)! } : {}), ...(entry ? { entry } : {}) });
+    this.archiving ??= this.prepare().then(() => stageByArchive(this.host, this.input, this.staging.flat, this.items(), this.copied, this.what));
     this.archiving.catch((error: unknown) => (this.failure ??= { error }));
+  }
+
+  /** The archive's items as tar's stream takes them. */
+  private async *items(): AsyncGenerator<ArchiveItem> {
+    for await (const item of this.feed.each()) {
+      if (item.entry) this.entriesAhead -= 1;
+      yield item;
+    }
   }
 
   /** The staging dir, made once (a killed run's leftovers removed first). */

@@ -61,7 +61,7 @@ async function restore(live: string, backup = backupTree, on: Host = host) {
   const stager = new Stager(on, input(live, backup), reporter, 'tree');
   let plan;
   try {
-    plan = await planTreeRestore(on, input(live, backup), undefined, (write) => stager.add(write), { xattrsInMetadataPass: true });
+    plan = await planTreeRestore(on, input(live, backup), undefined, (write, recorded) => stager.add(write, recorded), { xattrsInMetadataPass: true });
   } catch (error) {
     await stager.abort(error);
     throw error;
@@ -691,7 +691,10 @@ describe('how entries are staged: an archive into tar, cp for big files and hole
     const live = path.join(work, 'odd-live');
     const oddInput = { backupTree: oddGeneration.tree('odd'), manifest: oddGeneration.manifest('odd'), liveTree: live, excluded: [] };
     const { on, commands } = recordingCommands();
-    await applyTreeRestore(on, oddInput, await planTreeRestore(on, oddInput), new RecordingReporter(), 'odd');
+    // Staged as a restore step stages, while the plan is made, each entry handed on as the plan read it.
+    const stager = new Stager(on, oddInput, new RecordingReporter(), 'odd');
+    const plan = await planTreeRestore(on, oddInput, undefined, (write, recorded) => stager.add(write, recorded));
+    await applyTreeRestore(on, oddInput, plan, new RecordingReporter(), 'odd', stager);
     expect(commands).toEqual(['tar', 'tar']);
     expect(await rsyncDifferences(oddGeneration.tree('odd'), live)).toBe('');
     expect(readlinkSync(path.join(live, 'd/odd-link'), { encoding: 'buffer' })).toEqual(readlinkSync(at('d/odd-link'), { encoding: 'buffer' }));
