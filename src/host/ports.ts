@@ -60,9 +60,12 @@ export interface ScanBatch {
   mtimes: string[];
   identities: string[];
   inodes: string[];
-  /** With ScanOptions.hash: each file's SHA-256 (null for the later names of an inode, and for what is not a file). */
+  /**
+   * With ScanOptions.hash: each file's SHA-256 (null for the later names of an inode, and for what
+   * is not a file). Empty when the scan asks for neither hashes nor targets.
+   */
   sha256s: Array<string | null>;
-  /** With ScanOptions.targets: each symlink's target (bytes as latin1), null for the rest. */
+  /** With ScanOptions.targets: each symlink's target (bytes as latin1), null for the rest; empty as sha256s is. */
   targets: Array<string | null>;
 }
 

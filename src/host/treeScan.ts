@@ -181,6 +181,8 @@ function scanWorker(): void {
      * (Reading ahead with several processes at once, as this did before, made it twice slower.)
      */
     function complete() {
+      // A restore's walk asks for neither: nothing per entry to add, nor to send.
+      if (!hash && !targets) return;
       const todo: number[] = [];
       for (let i = 0; i < paths.length; i++) {
         if (!hash || batch.types[i] !== 'file') continue;
@@ -232,7 +234,7 @@ function scanWorker(): void {
       const inode = `${stat.dev}:${stat.ino}`;
       batch.identities.push(`${inode}:${stat.ctimeNs}`);
       batch.inodes.push(inode);
-      paths.push(abs);
+      if (hash || targets) paths.push(abs);
       if (batch.rels.length >= BATCH) send();
     }
     function lstat(abs: string): import('node:fs').BigIntStats | undefined {

@@ -84,4 +84,21 @@ describe('a tree walked by another thread', () => {
     // One walk, one thread: the next starts its own again.
     expect(await walked(true, ignored, skip)).toEqual(fresh);
   });
+
+  it("sends hashes and link targets only to a scan that asks for them (verify's), none to a restore's walk", async () => {
+    const batches = async (options: { hash?: boolean; targets?: boolean }) => {
+      const scan = realFs.scanTree!(dir, ['d7'], options);
+      const all = [];
+      try {
+        for (let batch = await scan.next(); batch; batch = await scan.next()) all.push(batch);
+      } finally {
+        await scan.close();
+      }
+      return all;
+    };
+    for (const batch of await batches({})) expect([batch.sha256s.length, batch.targets.length]).toEqual([0, 0]);
+    const asked = (await batches({ hash: true, targets: true })).flatMap((batch) => batch.rels.map((rel, i) => [rel, batch.sha256s[i], batch.targets[i]]));
+    expect(asked.find(([rel]) => rel === 'link')).toEqual(['link', null, '/nowhere']);
+    expect(asked.find(([rel]) => rel === 'd1/f2')![1]).toMatch(/^[0-9a-f]{64}$/);
+  });
 });
