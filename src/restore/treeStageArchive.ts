@@ -215,7 +215,10 @@ class Pieces {
 
 /** A regular file of the backup whose copy has holes (`-S` keeps them where the archive would not). */
 export function hasHoles(stat: Pick<BigIntStats, 'size' | 'blocks'> | { size: number; blocks: number }): boolean {
-  const size = BigInt(stat.size);
-  // A file under a block may live inside its inode (no blocks at all) and has no hole.
-  return size > 4096n && BigInt(stat.blocks) * 512n < size;
+  return mayHaveHoles(Number(stat.size)) && BigInt(stat.blocks) * 512n < BigInt(stat.size);
+}
+
+/** Whether a file of `size` bytes can have holes at all: one of a block or less may live inside its inode, with no blocks. */
+export function mayHaveHoles(size: number): boolean {
+  return size > 4096;
 }

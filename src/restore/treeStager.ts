@@ -17,7 +17,7 @@ import type { ManifestEntry } from '../manifest/schema.js';
 import { joinPath } from '../tree/pathBytes.js';
 import { checkCopies, RestoreProgress } from './treeChecks.js';
 import type { PlannedWrite, TreePlan, TreePlanInput } from './treePlan.js';
-import { hasHoles, stageByArchive, type ArchiveItem } from './treeStageArchive.js';
+import { hasHoles, mayHaveHoles, stageByArchive, type ArchiveItem } from './treeStageArchive.js';
 import { COPY_ALONE_MIN_BYTES, setSocketXattrs, stageByCopy } from './treeStageCopy.js';
 import { Staging } from './treeStaging.js';
 import { paxTime } from '../tree/paxArchive.js';
@@ -177,6 +177,8 @@ export class Stager {
   }
 
   private holesInBackup(write: PlannedWrite): boolean {
+    // Most of a tree's writes are small files: no lstat for them (a backup copy of another size is caught as it is staged).
+    if (!mayHaveHoles(write.size)) return false;
     try {
       const stat = this.host.fs.sync.lstatSync(joinPath(this.backup, write.rel));
       return stat.isFile() && hasHoles(stat);
