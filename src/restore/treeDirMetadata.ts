@@ -8,7 +8,7 @@
 import type { BigIntStats } from 'node:fs';
 import type { Host } from '../host/ports.js';
 import { joinPath } from '../tree/pathBytes.js';
-import { endOfArchive, memberHeader } from '../tree/paxArchive.js';
+import { endOfArchive, memberHeader, paxXattrs } from '../tree/paxArchive.js';
 import { readXattrs } from '../tree/xattrs.js';
 import type { TreePlanInput } from './treePlan.js';
 import { fixMetadata } from './treeReplace.js';
@@ -58,7 +58,7 @@ async function directoryArchive(host: Host, input: TreePlanInput, rels: readonly
       gid: Number(copies[i]!.gid),
       size: 0,
       mtimeNs: copies[i]!.mtimeNs,
-      xattrs: Object.entries(wanted[i]!).map(([name, value]) => [name, Buffer.from(value, 'base64')]),
+      xattrs: paxXattrs(wanted[i]),
     }),
   );
   return [...headers, endOfArchive()];

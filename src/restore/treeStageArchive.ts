@@ -14,7 +14,7 @@ import { RecoveryError } from '../core/errors.js';
 import { ManifestLines } from '../manifest/reader.js';
 import type { ManifestEntry } from '../manifest/schema.js';
 import { joinPath } from '../tree/pathBytes.js';
-import { endOfArchive, memberHeader, padding, type PaxMember, type PaxMemberType } from '../tree/paxArchive.js';
+import { endOfArchive, memberHeader, padding, paxXattrs, type PaxMember, type PaxMemberType } from '../tree/paxArchive.js';
 import { backupDamaged, type RestoreProgress } from './treeChecks.js';
 import { kindOf, recordedTarget } from './treeCompare.js';
 import type { PlannedWrite, TreePlanInput } from './treePlan.js';
@@ -93,7 +93,7 @@ async function* archiveStream(
         gid: entry.gid,
         size: 0,
         mtimeNs: BigInt(entry.mtimeNs),
-        xattrs: Object.entries(entry.xattrs ?? {}).map(([name, value]) => [name, Buffer.from(value, 'base64')]),
+        xattrs: paxXattrs(entry.xattrs),
       };
       if (item.linkTo !== undefined) member.linkName = Buffer.from(String(item.linkTo));
       if (member.type === 'symlink') member.linkName = recordedTarget(entry);

@@ -55,18 +55,26 @@ function input(live: string, backup = backupTree, excluded = EXCLUDED): TreePlan
   return { backupTree: backup, manifest, liveTree: live, excluded };
 }
 
-/** As the restore step does it: each write staged as soon as the plan decides it (src/restore/restoreTreeStep.ts). */
+/** The tree of this file's backup restored into `live`, as a restore step does it. */
 async function restore(live: string, backup = backupTree, on: Host = host) {
+  return restoreAsStep(on, input(live, backup));
+}
+
+/**
+ * As the restore step does it (src/restore/restoreTreeStep.ts): each write staged as soon as the plan
+ * decides it, with its manifest entry as the plan read it.
+ */
+async function restoreAsStep(on: Host, treeInput: TreePlanInput) {
   const reporter = new RecordingReporter();
-  const stager = new Stager(on, input(live, backup), reporter, 'tree');
+  const stager = new Stager(on, treeInput, reporter, 'tree');
   let plan;
   try {
-    plan = await planTreeRestore(on, input(live, backup), undefined, (write, recorded) => stager.add(write, recorded), { xattrsInMetadataPass: true });
+    plan = await planTreeRestore(on, treeInput, undefined, (write, recorded) => stager.add(write, recorded), { xattrsInMetadataPass: true });
   } catch (error) {
     await stager.abort(error);
     throw error;
   }
-  const result = await applyTreeRestore(on, input(live, backup), plan, reporter, 'tree', stager);
+  const result = await applyTreeRestore(on, treeInput, plan, reporter, 'tree', stager);
   return { plan, result, reporter };
 }
 
@@ -691,10 +699,7 @@ describe('how entries are staged: an archive into tar, cp for big files and hole
     const live = path.join(work, 'odd-live');
     const oddInput = { backupTree: oddGeneration.tree('odd'), manifest: oddGeneration.manifest('odd'), liveTree: live, excluded: [] };
     const { on, commands } = recordingCommands();
-    // Staged as a restore step stages, while the plan is made, each entry handed on as the plan read it.
-    const stager = new Stager(on, oddInput, new RecordingReporter(), 'odd');
-    const plan = await planTreeRestore(on, oddInput, undefined, (write, recorded) => stager.add(write, recorded));
-    await applyTreeRestore(on, oddInput, plan, new RecordingReporter(), 'odd', stager);
+    await restoreAsStep(on, oddInput);
     expect(commands).toEqual(['tar', 'tar']);
     expect(await rsyncDifferences(oddGeneration.tree('odd'), live)).toBe('');
     expect(readlinkSync(path.join(live, 'd/odd-link'), { encoding: 'buffer' })).toEqual(readlinkSync(at('d/odd-link'), { encoding: 'buffer' }));
