@@ -21,7 +21,7 @@ import { applyTreeRestore } from '../../src/restore/treeApply.js';
 import { Stager } from '../../src/restore/treeStager.js';
 import { describePlan, isEmptyPlan, planTreeRestore, type TreePlanInput } from '../../src/restore/treePlan.js';
 import { metadataPasses, removeEntries, replaceEntries } from '../../src/restore/treeReplace.js';
-import { STAGING_NAME } from '../../src/restore/treeStaging.js';
+import { Staging, STAGING_NAME } from '../../src/restore/treeStaging.js';
 import { rsyncDifferences } from '../support/backupChecks.js';
 
 const host = realHost('/');
@@ -741,5 +741,47 @@ describe('how entries are staged: an archive into tar, cp for big files and hole
     } finally {
       writeFileSync(damaged, original);
     }
+  });
+});
+
+describe('the staging dir', () => {
+  it('is a flat dir of its own per run, under a dir that ext4 is told to spread (its files then land in a fresh block group)', async () => {
+    const live = await freshLive('staging-spread');
+    const first = new Staging(host, live);
+    const second = new Staging(host, live);
+    expect(path.dirname(first.flat)).toBe(first.dir);
+    expect(first.flat).not.toBe(second.flat);
+    await first.create();
+    expect(statSync(first.flat).mode & 0o777).toBe(0o700);
+    // This machine's test dirs are on ext4, which takes the hint; another filesystem may refuse it.
+    const fsType = (await execa('stat', ['-f', '-c', '%T', first.dir])).stdout.trim();
+    const flags = (await execa('lsattr', ['-d', first.dir])).stdout.split(' ')[0]!;
+    if (fsType === 'ext2/ext3') expect(flags).toContain('T');
+    // The next run starts over: its own flat dir, the last one gone with the staging dir.
+    await second.create();
+    expect(existsSync(first.flat)).toBe(false);
+    expect(existsSync(second.flat)).toBe(true);
+    await second.remove();
+    expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
+  });
+
+  it('restores all the same where the filesystem refuses the hint', async () => {
+    const live = await freshLive('staging-no-hint');
+    await drift(live);
+    const refused: string[] = [];
+    const noHint: Host = {
+      ...host,
+      runner: {
+        async run(command, args, options) {
+          if (command !== 'chattr') return host.runner.run(command, args, options);
+          refused.push(args.join(' '));
+          return { exitCode: 1, stdout: '', stderr: `chattr: Operation not supported while setting flags on ${args.at(-1)}` };
+        },
+      },
+    };
+    await restore(live, backupTree, noHint);
+    expect(refused).toEqual([`+T ${path.join(live, STAGING_NAME)}`]);
+    expect(await oracle(backupTree, live)).toBe('');
+    expect(existsSync(path.join(live, STAGING_NAME))).toBe(false);
   });
 });
