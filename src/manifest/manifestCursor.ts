@@ -32,6 +32,7 @@ export class ManifestCursor {
   /** Callers of `at` waiting for the reader (the merge and the look-up may both wait). */
   private waiting: Array<() => void> = [];
   private readonly reading: Promise<void>;
+  private footerDigest: string | undefined;
 
   constructor(fs: HostFs, file: string) {
     this.reading = readManifest(fs, file, (entry) => {
@@ -41,7 +42,9 @@ export class ManifestCursor {
       if (this.first + this.buffer.length < this.wanted) return undefined;
       return new Promise<void>((resolve) => (this.wakeReader = resolve));
     }).then(
-      () => undefined,
+      ({ footer }) => {
+        this.footerDigest = footer.digest;
+      },
       (error: unknown) => {
         if (error !== CLOSED) this.failure = { error };
       },
@@ -101,6 +104,12 @@ export class ManifestCursor {
   }
 
   /** Stops the reader (its file is closed) when the entries are not all wanted. */
+  /** The digest of the manifest's lines, once all were taken (the footer's, checked). */
+  async linesDigest(): Promise<string> {
+    if ((await this.at(this.next)) !== undefined) throw new Error('the manifest was not read to its end');
+    return this.footerDigest!;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const reader = this.wakeReader;

@@ -51,8 +51,21 @@ export async function readManifestKeys(
   fs: HostFs,
   file: string,
   onEntry: (entry: ManifestEntryKeys, offset: number) => void | Promise<void>,
+  byBytes?: SettledByBytes,
 ): Promise<ManifestReadResult> {
-  return readLines(fs, file, manifestEntryKeysSchema, onEntry, (_, value) => value as ManifestEntryKeys);
+  return readLines(fs, file, manifestEntryKeysSchema, onEntry, (_, value) => value as ManifestEntryKeys, byBytes);
+}
+
+/**
+ * Entry lines a reader settles from their bytes, before any parse (a restore plan's untouched
+ * entries: src/restore/untouchedLine.ts). Only for a manifest checked whole earlier in the same
+ * process: `checkedDigest` is the digest of its lines then, and the read fails unless its lines
+ * hash to it now, so that a line settled unparsed is one of the lines that were checked.
+ */
+export interface SettledByBytes {
+  checkedDigest: string;
+  /** `false`: parse the line as usual; anything else: it counts as an entry, and is awaited. */
+  settle(line: Buffer): Promise<void> | undefined | false;
 }
 
 /** The entry's path, as bytes (pathB64 for a name that is not UTF-8). */
@@ -73,6 +86,7 @@ async function readLines<S extends z.ZodType, T>(
   entrySchema: S,
   onEntry: (entry: T, offset: number) => void | Promise<void>,
   handOn: (parsed: z.infer<S>, value: unknown) => T,
+  byBytes?: SettledByBytes,
 ): Promise<ManifestReadResult> {
   const digest = new LinesDigest();
   let header: ManifestHeader | undefined;
@@ -83,6 +97,14 @@ async function readLines<S extends z.ZodType, T>(
   const onLine = (bytes: Buffer, offset: number, terminated: boolean): Promise<void> | undefined => {
     lineNumber += 1;
     if (footer) throw new ManifestDamagedError(file, `line ${lineNumber}: data after the footer`);
+    if (byBytes && lineNumber > 1) {
+      const settled = byBytes.settle(bytes);
+      if (settled !== false) {
+        entries += 1;
+        digest.add(bytes, terminated);
+        return settled;
+      }
+    }
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString('utf8'));
@@ -100,6 +122,7 @@ async function readLines<S extends z.ZodType, T>(
       footer = parsed.data;
       if (footer.digest !== digest.hex()) throw new ManifestDamagedError(file, 'digest does not match its content');
       if (footer.entries !== entries) throw new ManifestDamagedError(file, `footer counts ${footer.entries} entries, file has ${entries}`);
+      if (byBytes && footer.digest !== byBytes.checkedDigest) throw new ManifestDamagedError(file, 'changed since it was checked before this restore');
       return undefined;
     } else {
       const parsed = entrySchema.safeParse(value);

@@ -31,7 +31,7 @@ export async function verifyScanned(
   options: { data: boolean; onProgress?: (delta: { files: number; bytes: number }) => void },
   report: (path: Buffer, problem: string) => void,
   describeDifference: (recorded: ManifestEntry, actual: EntryDescription, data: boolean) => string | undefined,
-): Promise<number> {
+): Promise<{ entries: number; linesDigest: string }> {
   // The other thread hashes each batch's files in inode order: what is verified may be cold on
   // disk (after a reboot, or long after the backup), and that order reads it about as fast as
   // sha256sum does in the order the directories list them.
@@ -55,7 +55,7 @@ export async function verifyScanned(
     }
   };
   try {
-    await readManifest(host.fs, manifestFile, async (recorded) => {
+    const { footer } = await readManifest(host.fs, manifestFile, async (recorded) => {
       entries += 1;
       const rel = entryPath(recorded);
       let current = await live.current();
@@ -76,7 +76,7 @@ export async function verifyScanned(
     });
     for (let current = await live.current(); current; current = await live.advance()) queue.push({ rel: current.rel, problem: 'not in the manifest' });
     await flush();
-    return entries;
+    return { entries, linesDigest: footer.digest };
   } finally {
     await scan.close();
   }

@@ -23,6 +23,8 @@ export interface TreeCheck {
   problems: TreeProblem[];
   /** Problems found beyond the ones listed. */
   moreProblems: number;
+  /** The digest of the manifest's lines (its footer's), once every line was read and checked whole. */
+  linesDigest?: string;
 }
 
 const MAX_LISTED = 50;
@@ -48,8 +50,8 @@ export async function verifyTreeAgainstManifest(
   const expected = options.expectedEntries ?? SCAN_MIN_ENTRIES;
   const tooBig = !fitsOtherThread(expected);
   if (host.fs.scanTree && expected >= SCAN_MIN_ENTRIES && !tooBig) {
-    check.entries = await verifyScanned(host, treeDir, manifestFile, options, report, describeDifference);
-    return check;
+    const { entries, linesDigest } = await verifyScanned(host, treeDir, manifestFile, options, report, describeDifference);
+    return { ...check, entries, linesDigest };
   }
   const manifest = new ManifestCursor(host.fs, manifestFile);
   try {
@@ -84,7 +86,7 @@ export async function verifyTreeAgainstManifest(
       report(pending.rel, 'not in the manifest');
       pending = (await live.next()).value ?? undefined;
     }
-    return check;
+    return { ...check, linesDigest: await manifest.linesDigest() };
   } finally {
     await manifest.close();
   }

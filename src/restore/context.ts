@@ -46,6 +46,11 @@ export interface RestoreBackup {
   summary: BackupSummary;
   /** /etc paths (relative) the restore leaves alone. */
   excluded: string[];
+  /**
+   * The digest of each component's manifest lines as this run's check of the backup read them,
+   * every line checked whole: none under --force, nor for a tree a resumed run does not check again.
+   */
+  checkedManifests?: ReadonlyMap<string, string>;
 }
 
 export interface StepContext {

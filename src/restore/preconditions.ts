@@ -31,15 +31,16 @@ export interface PreconditionInput {
 export async function checkBeforeRestore(host: Host, reporter: Reporter, input: PreconditionInput): Promise<RestoreBackup> {
   const { options, current, kubeconfig } = input;
   await checkReadable(host, kubeconfig);
+  const checkedManifests = new Map<string, string>();
   if (options.force) reporter.warn('--force: the backup is not verified before the restore');
   // The saved images are hashed before a new restore: they are loaded only after the wipe and the reboot.
-  else await checkBackupWhole(host, reporter, options, { imageData: !input.continuing, skip: input.restored });
+  else await checkBackupWhole(host, reporter, options, { imageData: !input.continuing, skip: input.restored, onManifestChecked: (name, digest) => checkedManifests.set(name, digest) });
   const booted = input.continuing ? undefined : await pinnedDeploymentCheck(host, reporter, options.force);
   const excluded = (await host.fs.readFile(current.paths.excludeList, 'utf8').catch(() => ''))
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
-  const backup: RestoreBackup = { id: current.id, paths: current.paths, summary: current.summary, excluded };
+  const backup: RestoreBackup = { id: current.id, paths: current.paths, summary: current.summary, excluded, checkedManifests };
   // Identity (node, cluster, deployment), certificate expiry and free space: before a new restore only.
   if (!input.continuing) await checkBelongsAndFits(host, reporter, backup, kubeconfig, options, booted);
   return backup;

@@ -20,6 +20,7 @@ async function planInput({ host, backup }: StepContext, tree: TreeName, nodePath
     // etc.exclude.list names /etc paths only, as in the old script's rsync --exclude-from.
     excluded: tree === 'etc' ? backup.excluded : [],
     expectedEntries: expectedEntries(backup, tree),
+    checkedDigest: backup.checkedManifests?.get(tree),
   };
 }
 

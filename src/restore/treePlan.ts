@@ -13,6 +13,7 @@ import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
 import { afterHash, afterXattrs, compareEntry, Exclusions, kindOf, parentOf, untouchedSinceBackup, xattrsDecide, type LiveFacts, type Verdict } from './treeCompare.js';
 import { LinkGroups, readLinkGroupSizes, type LinkGroupMember, type SettledGroup } from './treeLinkGroups.js';
 import { isStagingPath, STAGING_NAME } from './treeStaging.js';
+import { isUntouchedLine } from './untouchedLine.js';
 import { LiveWalk, walksInOtherThread, type LiveEntry, type LiveStat } from './treeWalk.js';
 import { ownCopy } from '../tree/pathBytes.js';
 
@@ -29,6 +30,12 @@ export interface TreePlanInput {
   excluded: readonly string[];
   /** About how many entries the tree has (its manifest's count): a big one is walked by another thread. */
   expectedEntries?: number;
+  /**
+   * The digest of the manifest's lines, when verify checked it whole earlier in this process: the
+   * plan then settles the lines of untouched entries from their bytes, unparsed (isUntouchedLine),
+   * and fails if the lines no longer hash to it.
+   */
+  checkedDigest?: string;
 }
 
 export interface PlannedWrite {
@@ -177,7 +184,9 @@ class TreePlanner {
       this.plan.staleStaging = this.host.fs.sync.lstatSync(path.join(this.input.liveTree, STAGING_NAME), { throwIfNoEntry: false }) !== undefined;
       this.live = await this.walk.next();
       if (this.live && this.live.stat.type !== 'dir') throw new RecoveryError('failure', `${this.input.liveTree} is not a directory`);
-      await readManifestKeys(this.host.fs, this.input.manifest, (keys, line) => this.onRecorded(keys, line));
+      const { checkedDigest } = this.input;
+      const byBytes = checkedDigest ? { checkedDigest, settle: (line: Buffer) => this.settleUntouched(line) } : undefined;
+      await readManifestKeys(this.host.fs, this.input.manifest, (keys, line) => this.onRecorded(keys, line), byBytes);
       while (this.live) await this.liveOnly();
     } finally {
       await this.walk.close();
@@ -208,6 +217,14 @@ class TreePlanner {
     }
     if (this.live && compareWalkOrder(this.live.rel, rel) < 0) return this.liveOnlyBefore(rel).then(() => this.matchRecorded(keys, rel, line, group, grouped));
     return this.matchRecorded(keys, rel, line, group, grouped);
+  }
+
+  /** A line of the entry the walk stands on, if it is found untouched from its bytes alone: nothing to do but walk on. */
+  private settleUntouched(line: Buffer): Promise<void> | undefined | false {
+    const live = this.live;
+    if (!live || !isUntouchedLine(line, live)) return false;
+    this.plan.entries += 1;
+    return this.walkOn();
   }
 
   /** A manifest line with the walk at or past its path. */

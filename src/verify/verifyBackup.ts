@@ -35,6 +35,8 @@ export interface VerifyOptions {
   imageData?: boolean;
   /** Components not to check (a resumed restore: the trees it has already put back). */
   skip?: readonly string[];
+  /** Told the digest of each manifest read to its end with every line checked whole (a restore's plan can then trust those lines). */
+  onManifestChecked?: (component: string, linesDigest: string) => void;
 }
 
 export async function verifyBackup(host: Host, reporter: Reporter, dir: string, data: boolean, options: VerifyOptions = {}): Promise<BackupVerdict> {
@@ -60,6 +62,9 @@ export async function verifyBackup(host: Host, reporter: Reporter, dir: string, 
         checkComponent(host, paths.dir, paths.tree(component.name), component, data, (progress) => {
           // Progress is shown for the step on screen; a check ahead of it just runs.
           if (reporting === component.name) reporter.progress(progress);
+        }).then(({ linesDigest, ...verdict }) => {
+          if (linesDigest !== undefined) options.onManifestChecked?.(component.name, linesDigest);
+          return verdict;
         }),
       ),
     ),
@@ -96,7 +101,14 @@ export async function verifyBackup(host: Host, reporter: Reporter, dir: string, 
 const CONCURRENT_MAX_ENTRIES = 200_000;
 
 /** One component against its manifest, after the manifest against its SHA-256 in backup.json. */
-async function checkComponent(host: Host, dir: string, treeDir: string, component: BackupSummary['components'][number], data: boolean, onProgress: (event: ProgressEvent) => void): Promise<ComponentVerdict> {
+async function checkComponent(
+  host: Host,
+  dir: string,
+  treeDir: string,
+  component: BackupSummary['components'][number],
+  data: boolean,
+  onProgress: (event: ProgressEvent) => void,
+): Promise<ComponentVerdict & { linesDigest?: string }> {
   const manifestFile = path.join(dir, component.manifest);
   const manifestHash = await hashFile(host.fs, manifestFile).catch(() => undefined);
   if (manifestHash !== component.manifestSha256) {

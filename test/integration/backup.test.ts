@@ -164,6 +164,18 @@ describe('backup of a sandbox node', () => {
     expect(quick.components.flatMap((c) => c.problems.map((p) => p.path))).not.toContain(`pki/tls/certs/${cert}`);
   });
 
+  it("tells a restore the digest of each manifest it read whole, none of a component it skips", async () => {
+    const checked = new Map<string, string>();
+    const verdict = await verifyBackup(realHost(node.root), new RecordingReporter(), node.backupDir, false, { skip: ['local'], onManifestChecked: (name, digest) => checked.set(name, digest) });
+    expect(verdict.ok).toBe(true);
+    const components = (readSummary(node.backupDir).components as Array<{ name: string; manifest: string }>).filter((c) => c.name !== 'local');
+    expect([...checked.keys()].sort()).toEqual(components.map((c) => c.name).sort());
+    for (const component of components) {
+      const footer = JSON.parse(readFileSync(path.join(currentGeneration(node.backupDir), component.manifest), 'utf8').trim().split('\n').at(-1)!) as { digest: string };
+      expect(checked.get(component.name)).toBe(footer.digest);
+    }
+  });
+
   it('replaces the previous backup only once the new one is complete, and removes the old generation', async () => {
     const before = currentGeneration(node.backupDir);
     writeFileSync(path.join(node.root, 'etc/hostname'), 'renamed-node\n');

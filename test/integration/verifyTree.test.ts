@@ -53,6 +53,13 @@ describe('the check of a tree, in another thread or in this one', () => {
     }
   });
 
+  it("gives the digest of the manifest's lines it read and checked whole, either way", async () => {
+    const footer = JSON.parse(readFileSync(generation.manifest('t'), 'utf8').trim().split('\n').at(-1)!) as { digest: string };
+    for (const on of [host, inThisThread]) {
+      expect((await verifyTreeAgainstManifest(on, generation.tree('t'), generation.manifest('t'), { data: false })).linesDigest).toBe(footer.digest);
+    }
+  });
+
   it('reports the same problems in the same order', async () => {
     const copy = generation.tree('t');
     chmodSync(path.join(copy, 'd0/f3'), 0o600);
