@@ -15,8 +15,6 @@ const TYPE = Buffer.from('","type":"');
 const NUMBERS = ['","mode":', ',"uid":', ',"gid":', ',"size":'].map((key) => Buffer.from(key));
 const MTIME = Buffer.from(',"mtimeNs":"');
 const IDENTITY = Buffer.from(',"identity":"');
-/** Keys read here (after their opening quote), which must not come again in the rest of the line. */
-const KEYS_READ = ['kind"', 'path', 'type"', 'mtimeNs"', 'identity"'].map((key) => Buffer.from(key));
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const CLOSE = 0x7d;
@@ -51,8 +49,11 @@ export function isUntouchedLine(line: Buffer, live: LiveEntry): boolean {
   const idStart = end - 2 - stat.identity.length;
   const keyStart = idStart - IDENTITY.length;
   if (keyStart <= at || line[end - 2] !== QUOTE || line[end - 1] !== CLOSE) return false;
-  if (bytesAt(line, keyStart, IDENTITY) !== idStart || textAt(line, idStart, stat.identity) < 0) return false;
-  return !keyAgain(line, at + 1, keyStart);
+  // What lies between (xattrs, hashes, link targets) is not looked at. A key given twice, which
+  // JSON.stringify never writes, would be taken at its last value by JSON.parse and at its first
+  // here, but this line's identity is the live entry's, so the entry it is taken for is, either
+  // way, one unchanged since the backup copied it: left alone, as it is here.
+  return bytesAt(line, keyStart, IDENTITY) === idStart && textAt(line, idStart, stat.identity) !== -1;
 }
 
 /** The index after `bytes` if `line` holds them at `at`, else -1. */
@@ -84,19 +85,6 @@ function digitsAt(line: Buffer, at: number): number {
   let i = at;
   while (i < line.length && line[i]! >= 0x30 && line[i]! <= 0x39) i++;
   return i > at ? i : -1;
-}
-
-/**
- * Whether a key read above comes again between `from` and `to`: JSON.parse would take a key given
- * twice at its last value, so such a line is parsed instead. (An xattr's name with an escaped quote
- * before one of these words sends its line there too: harmless.)
- */
-function keyAgain(line: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    if (line[i] !== QUOTE) continue;
-    for (const key of KEYS_READ) if (bytesAt(line, i + 1, key) !== -1) return true;
-  }
-  return false;
 }
 
 function isRoot(rel: Buffer): boolean {
