@@ -113,12 +113,13 @@ interface ScanFailure {
 function scanWorker(): void {
   // Not require(): a bundler may rename it (to its own shim, which the worker does not have).
   const { parentPort } = process.getBuiltinModule('node:worker_threads');
+  // Loaded while a thread started ahead waits for its job; crypto only for a walk that hashes
+  // (loading it took a restore's walk about 25 ms).
+  const fs = process.getBuiltinModule('node:fs');
   // The job comes as the first message: the thread may have been started before it was known.
   parentPort!.once('message', scan);
 
   function scan(job: unknown): void {
-    const fs = process.getBuiltinModule('node:fs');
-    const crypto = process.getBuiltinModule('node:crypto');
     const { root, ignored, flow, batch: BATCH, ahead: AHEAD, hash, targets } = job as {
       root: string;
       ignored: string[];
@@ -136,6 +137,7 @@ function scanWorker(): void {
     const linked = new Set<string>();
     const CHUNK = 1024 * 1024;
     const buffer = hash ? Buffer.allocUnsafe(CHUNK) : Buffer.alloc(0);
+    const crypto = hash ? process.getBuiltinModule('node:crypto') : undefined;
 
     function emptyBatch() {
       return {
@@ -165,8 +167,8 @@ function scanWorker(): void {
       try {
         let filled = 0;
         for (let read = -1; read !== 0 && filled < CHUNK; filled += read) read = fs.readSync(fd, buffer, filled, CHUNK - filled, null);
-        if (filled < CHUNK) return crypto.hash('sha256', buffer.subarray(0, filled));
-        const digest = crypto.createHash('sha256').update(buffer);
+        if (filled < CHUNK) return crypto!.hash('sha256', buffer.subarray(0, filled));
+        const digest = crypto!.createHash('sha256').update(buffer);
         for (let read = fs.readSync(fd, buffer, 0, CHUNK, null); read > 0; read = fs.readSync(fd, buffer, 0, CHUNK, null)) digest.update(buffer.subarray(0, read));
         return digest.digest('hex');
       } finally {
@@ -200,16 +202,31 @@ function scanWorker(): void {
         batch.targets.push(targets && batch.types[i] === 'symlink' ? (fs.readlinkSync(Buffer.from(paths[i]!, 'latin1'), { encoding: 'buffer' }) as Buffer).toString('latin1') : null);
       }
     }
-    /** typeOfStat (src/tree/describe.ts) again: this script can import nothing. */
-    function typeOf(stat: import('node:fs').BigIntStats): string {
-      if (stat.isFile()) return 'file';
-      if (stat.isDirectory()) return 'dir';
-      if (stat.isSymbolicLink()) return 'symlink';
-      if (stat.isCharacterDevice()) return 'char';
-      if (stat.isBlockDevice()) return 'block';
-      if (stat.isFIFO()) return 'fifo';
-      return 'socket';
+    /**
+     * typeOfStat (src/tree/describe.ts) again, this script can import nothing; from the mode as a
+     * number: BigIntStats' isFile() and the like make BigInts of their constants at each call.
+     */
+    function typeOf(mode: number): string {
+      switch (mode & 0o170000) {
+        case 0o100000:
+          return 'file';
+        case 0o040000:
+          return 'dir';
+        case 0o120000:
+          return 'symlink';
+        case 0o020000:
+          return 'char';
+        case 0o060000:
+          return 'block';
+        case 0o010000:
+          return 'fifo';
+        default:
+          return 'socket';
+      }
     }
+    /** The device's number as text, made once per device rather than once per entry. */
+    let devKey: bigint | undefined;
+    let devText = '';
     function send() {
       complete();
       // Wait while the reader is AHEAD batches behind: the walk must not outrun the plan's memory.
@@ -219,11 +236,13 @@ function scanWorker(): void {
       batch = emptyBatch();
       paths = [];
     }
-    function add(rel: string, abs: string, stat: import('node:fs').BigIntStats) {
-      const type = typeOf(stat);
+    /** Adds the entry to the batch; returns its type. */
+    function add(rel: string, abs: string, stat: import('node:fs').BigIntStats): string {
+      const mode = Number(stat.mode);
+      const type = typeOf(mode);
       batch.rels.push(rel);
       batch.types.push(type);
-      batch.modes.push(Number(stat.mode) & 0o7777);
+      batch.modes.push(mode & 0o7777);
       batch.uids.push(Number(stat.uid));
       batch.gids.push(Number(stat.gid));
       batch.sizes.push(type === 'file' || type === 'symlink' ? Number(stat.size) : 0);
@@ -231,15 +250,25 @@ function scanWorker(): void {
       batch.rdevs.push(Number(stat.rdev));
       batch.mtimes.push(stat.mtimeNs.toString());
       // Each BigInt made a string once: most of this thread's own work per entry.
-      const inode = `${stat.dev}:${stat.ino}`;
+      if (stat.dev !== devKey) {
+        devKey = stat.dev;
+        devText = `${stat.dev}:`;
+      }
+      const inode = devText + stat.ino;
       batch.identities.push(`${inode}:${stat.ctimeNs}`);
       batch.inodes.push(inode);
       if (hash || targets) paths.push(abs);
       if (batch.rels.length >= BATCH) send();
+      return type;
+    }
+    /** `abs` as lstat and readdir take it: a string while it is ASCII (as UTF-8 it is the same bytes), else its bytes. */
+    function asPath(abs: string): string | Buffer {
+      for (let i = 0; i < abs.length; i++) if (abs.charCodeAt(i) > 0x7f) return Buffer.from(abs, 'latin1');
+      return abs;
     }
     function lstat(abs: string): import('node:fs').BigIntStats | undefined {
       try {
-        return fs.lstatSync(Buffer.from(abs, 'latin1'), { bigint: true });
+        return fs.lstatSync(asPath(abs), { bigint: true });
       } catch (error) {
         // Gone since its directory was read: the plan sees it missing, which it is.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -249,7 +278,7 @@ function scanWorker(): void {
     function walk(abs: string, rel: string) {
       let names: string[];
       try {
-        names = (fs.readdirSync(Buffer.from(abs, 'latin1'), { encoding: 'latin1' }) as string[]).sort();
+        names = (fs.readdirSync(asPath(abs), { encoding: 'latin1' }) as string[]).sort();
       } catch (error) {
         throw Object.assign(new Error((error as Error).message), { what: 'cannot read directory', path: abs });
       }
@@ -259,17 +288,13 @@ function scanWorker(): void {
         const childAbs = `${abs}/${name}`;
         const stat = lstat(childAbs);
         if (!stat) continue;
-        add(childRel, childAbs, stat);
-        if (stat.isDirectory()) walk(childAbs, childRel);
+        if (add(childRel, childAbs, stat) === 'dir') walk(childAbs, childRel);
       }
     }
     try {
       const rootAbs = Buffer.from(root).toString('latin1');
       const stat = lstat(rootAbs);
-      if (stat) {
-        add('.', rootAbs, stat);
-        if (stat.isDirectory()) walk(rootAbs, '');
-      }
+      if (stat && add('.', rootAbs, stat) === 'dir') walk(rootAbs, '');
       if (batch.rels.length > 0) send();
       parentPort!.postMessage('end');
     } catch (error) {
