@@ -103,13 +103,13 @@ export class ManifestCursor {
     return entry;
   }
 
-  /** Stops the reader (its file is closed) when the entries are not all wanted. */
   /** The digest of the manifest's lines, once all were taken (the footer's, checked). */
   async linesDigest(): Promise<string> {
     if ((await this.at(this.next)) !== undefined) throw new Error('the manifest was not read to its end');
     return this.footerDigest!;
   }
 
+  /** Stops the reader (its file is closed) when the entries are not all wanted. */
   async close(): Promise<void> {
     this.closed = true;
     const reader = this.wakeReader;
