@@ -23,6 +23,11 @@ export function readSummary(dir: string): Record<string, any> {
   return JSON.parse(readFileSync(path.join(currentGeneration(dir), 'backup.json'), 'utf8'));
 }
 
+/** The digest a manifest's footer gives its lines. */
+export function manifestLinesDigest(manifest: string): string {
+  return (JSON.parse(readFileSync(manifest, 'utf8').trim().split('\n').at(-1)!) as { digest: string }).digest;
+}
+
 export function jsonLines(stdout: string): Array<Record<string, any>> {
   return stdout
     .split('\n')
