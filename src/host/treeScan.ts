@@ -261,24 +261,30 @@ function scanWorker(): void {
       if (batch.rels.length >= BATCH) send();
       return type;
     }
-    /** `abs` as lstat and readdir take it: a string while it is ASCII (as UTF-8 it is the same bytes), else its bytes. */
-    function asPath(abs: string): string | Buffer {
-      for (let i = 0; i < abs.length; i++) if (abs.charCodeAt(i) > 0x7f) return Buffer.from(abs, 'latin1');
-      return abs;
+    function isAscii(text: string): boolean {
+      for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+      return true;
     }
-    function lstat(abs: string): import('node:fs').BigIntStats | undefined {
+    /**
+     * `abs` as lstat and readdir take it: the string itself while it is ASCII (as UTF-8 it is the
+     * same bytes; the walk knows it from the directory's path and the name), else its bytes.
+     */
+    function asPath(abs: string, ascii: boolean): string | Buffer {
+      return ascii ? abs : Buffer.from(abs, 'latin1');
+    }
+    function lstat(abs: string, ascii: boolean): import('node:fs').BigIntStats | undefined {
       try {
-        return fs.lstatSync(asPath(abs), { bigint: true });
+        return fs.lstatSync(asPath(abs, ascii), { bigint: true });
       } catch (error) {
         // Gone since its directory was read: the plan sees it missing, which it is.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw Object.assign(new Error((error as Error).message), { what: 'cannot stat', path: abs });
       }
     }
-    function walk(abs: string, rel: string) {
+    function walk(abs: string, rel: string, ascii: boolean) {
       let names: string[];
       try {
-        names = (fs.readdirSync(asPath(abs), { encoding: 'latin1' }) as string[]).sort();
+        names = (fs.readdirSync(asPath(abs, ascii), { encoding: 'latin1' }) as string[]).sort();
       } catch (error) {
         throw Object.assign(new Error((error as Error).message), { what: 'cannot read directory', path: abs });
       }
@@ -286,15 +292,17 @@ function scanWorker(): void {
         const childRel = rel === '' ? name : `${rel}/${name}`;
         if (ignoredSet.has(childRel)) continue;
         const childAbs = `${abs}/${name}`;
-        const stat = lstat(childAbs);
+        const childAscii = ascii && isAscii(name);
+        const stat = lstat(childAbs, childAscii);
         if (!stat) continue;
-        if (add(childRel, childAbs, stat) === 'dir') walk(childAbs, childRel);
+        if (add(childRel, childAbs, stat) === 'dir') walk(childAbs, childRel, childAscii);
       }
     }
     try {
       const rootAbs = Buffer.from(root).toString('latin1');
-      const stat = lstat(rootAbs);
-      if (stat && add('.', rootAbs, stat) === 'dir') walk(rootAbs, '');
+      const rootAscii = isAscii(rootAbs);
+      const stat = lstat(rootAbs, rootAscii);
+      if (stat && add('.', rootAbs, stat) === 'dir') walk(rootAbs, '', rootAscii);
       if (batch.rels.length > 0) send();
       parentPort!.postMessage('end');
     } catch (error) {

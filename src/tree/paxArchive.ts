@@ -66,12 +66,12 @@ const PAX_NAME = Buffer.from('PaxHeader');
 /** The header of a member's pax records. */
 const paxHeaderOf = (size: number): PaxMember => ({ name: PAX_NAME, type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtimeNs: 0n });
 
-/** Zero bytes that fill the last block of `size` bytes of content. */
 /** A manifest's xattrs (values base64) as a member's raw name-value pairs. */
 export function paxXattrs(recorded: Readonly<Record<string, string>> | undefined): Array<[string, Buffer]> {
   return Object.entries(recorded ?? {}).map(([name, value]) => [name, Buffer.from(value, 'base64')]);
 }
 
+/** Zero bytes that fill the last block of `size` bytes of content. */
 export function padding(size: number): Buffer {
   const rest = size % BLOCK;
   return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest);
