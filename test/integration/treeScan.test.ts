@@ -22,6 +22,12 @@ beforeAll(async () => {
   mkdirSync(path.join(dir, 'a/b'), { recursive: true });
   mkdirSync(path.join(dir, 'a.b'));
   writeFileSync(Buffer.from(`${dir}/odd-\xff\xfe`, 'latin1'), 'not utf-8');
+  // Directories whose names are not ASCII (one not UTF-8, one UTF-8), with plain names inside: the
+  // thread passes a path as a string only while all of it is ASCII.
+  for (const odd of ['odd-dir-\xe9', 'caf\xc3\xa9']) {
+    mkdirSync(Buffer.from(`${dir}/${odd}/inner`, 'latin1'), { recursive: true });
+    writeFileSync(Buffer.from(`${dir}/${odd}/inner/file`, 'latin1'), 'inside');
+  }
   symlinkSync('/nowhere', path.join(dir, 'link'));
   await execa('mkfifo', [path.join(dir, 'fifo')]);
   await execa('mknod', [path.join(dir, 'dev'), 'c', '259', '300']);
@@ -52,6 +58,7 @@ describe('a tree walked by another thread', () => {
     const rels = here.map(([rel]) => rel);
     expect(rels.length).toBeGreaterThan(1000);
     expect(rels).toContain('odd-\xff\xfe');
+    for (const odd of ['odd-dir-\xe9', 'caf\xc3\xa9']) expect(rels).toEqual(expect.arrayContaining([odd, `${odd}/inner`, `${odd}/inner/file`]));
     expect(rels).toContain('d5');
     for (const gone of ['d5/f1', 'd7', 'd7/f1', 'd3/sub', 'd12/sub/x', 'a/b', '.upgrade-recovery-staging']) expect(rels).not.toContain(gone);
     expect(here.find(([rel]) => rel === 'ids')![1]).toMatchObject({ uid: 1000680000, gid: 7, type: 'file', size: 3 });
