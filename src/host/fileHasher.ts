@@ -3,10 +3,11 @@
 // thread walks the next window of the tree and compares the last one with the manifest.
 //
 // The worker runs a script of its own (no module can be loaded into it from the single binary), so
-// hashWorker below holds everything it uses; src/tree/hashFile.ts hashes the same way in this
+// hashWorker below (with makeContentHasher, src/host/contentHash.ts) holds everything it uses; src/tree/hashFile.ts hashes the same way in this
 // thread, where there is no worker (memfs), and the tests compare the two.
 import { Worker } from 'node:worker_threads';
 import type { FileHasher } from './ports.js';
+import { makeContentHasher } from './contentHash.js';
 
 interface Reply {
   id: number;
@@ -34,7 +35,7 @@ class HashThread {
 
   constructor() {
     started += 1;
-    this.worker = new Worker(`(${hashWorker.toString()})()`, {
+    this.worker = new Worker(`(${hashWorker.toString()})(${makeContentHasher.toString()})`, {
       eval: true,
       // One read buffer and the request at hand.
       resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
@@ -134,48 +135,31 @@ export function startFileHasher(): FileHasher {
   };
 }
 
-/** The worker's script: self-contained, it sees nothing of this module. */
-function hashWorker(): void {
+/**
+ * The worker's script: self-contained, it sees nothing of this module, and gets makeContentHasher
+ * (src/host/contentHash.ts) as its source.
+ */
+function hashWorker(makeHasher: typeof makeContentHasher): void {
   // Not require(): a bundler may rename it (to its own shim, which the worker does not have).
   const { parentPort } = process.getBuiltinModule('node:worker_threads');
-  const fs = process.getBuiltinModule('node:fs');
-  const crypto = process.getBuiltinModule('node:crypto');
-  const CHUNK = 1024 * 1024;
+  const { sha256 } = makeHasher(process.getBuiltinModule('node:fs'), process.getBuiltinModule('node:crypto'), process.getBuiltinModule('node:child_process'));
   /** Bytes between two progress messages while one request reads a lot. */
   const PROGRESS_EVERY = 64 * 1024 * 1024;
-  const buffer = Buffer.allocUnsafe(CHUNK);
   parentPort!.on('message', ({ id, paths }: { id: number; paths: Uint8Array[] }) => {
     const hashes: string[] = [];
     let bytes = 0;
     let reported = 0;
+    const onBytes = (n: number) => {
+      bytes += n;
+      if (bytes - reported < PROGRESS_EVERY) return;
+      reported = bytes;
+      parentPort!.postMessage({ id, bytes });
+    };
     let current: Uint8Array | undefined;
     try {
       for (const path of paths) {
         current = path;
-        // A Buffer sent here arrives as a plain Uint8Array.
-        const fd = fs.openSync(Buffer.from(path.buffer, path.byteOffset, path.byteLength), 'r');
-        try {
-          // As src/tree/hashFile.ts: a file that fits one read is hashed in one call.
-          let filled = 0;
-          for (let read = -1; read !== 0 && filled < CHUNK; filled += read) read = fs.readSync(fd, buffer, filled, CHUNK - filled, null);
-          bytes += filled;
-          if (filled < CHUNK) {
-            hashes.push(crypto.hash('sha256', buffer.subarray(0, filled)));
-            continue;
-          }
-          const digest = crypto.createHash('sha256').update(buffer);
-          for (let read = fs.readSync(fd, buffer, 0, CHUNK, null); read > 0; read = fs.readSync(fd, buffer, 0, CHUNK, null)) {
-            digest.update(buffer.subarray(0, read));
-            bytes += read;
-            if (bytes - reported >= PROGRESS_EVERY) {
-              reported = bytes;
-              parentPort!.postMessage({ id, bytes });
-            }
-          }
-          hashes.push(digest.digest('hex'));
-        } finally {
-          fs.closeSync(fd);
-        }
+        hashes.push(sha256(path, onBytes));
       }
       parentPort!.postMessage({ id, hashes });
     } catch (error) {

@@ -6,10 +6,11 @@
 // numbers and strings the manifest holds (no BigInt to make on this side).
 //
 // The worker runs a script of its own (no module can be loaded into it from the single binary), so
-// scanWorker below holds everything it uses; liveStatOf (src/restore/treeWalk.ts) says the same
+// scanWorker below (with makeContentHasher, src/host/contentHash.ts) holds everything it uses; liveStatOf (src/restore/treeWalk.ts) says the same
 // for a walk in this thread, and the tree restore tests run both.
 import { Worker } from 'node:worker_threads';
 import type { ScanBatch, ScanOptions, TreeScan } from './ports.js';
+import { makeContentHasher } from './contentHash.js';
 
 /** Entries per batch, and batches the worker may be ahead of the reader (fewer, bigger ones when it hashes). */
 const BATCH = 512;
@@ -45,7 +46,7 @@ export function scanWorkerReady(): boolean {
 }
 
 function startWorker(): Worker {
-  return new Worker(`(${scanWorker.toString()})()`, {
+  return new Worker(`(${scanWorker.toString()})(${makeContentHasher.toString()})`, {
     eval: true,
     // Its heap holds one batch and the directories being walked: a few MiB.
     resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
@@ -109,8 +110,11 @@ interface ScanFailure {
   path: string;
 }
 
-/** The worker's script: self-contained, it sees nothing of this module. */
-function scanWorker(): void {
+/**
+ * The worker's script: self-contained, it sees nothing of this module, and gets makeContentHasher
+ * (src/host/contentHash.ts) as its source.
+ */
+function scanWorker(makeHasher: typeof makeContentHasher): void {
   // Not require(): a bundler may rename it (to its own shim, which the worker does not have).
   const { parentPort } = process.getBuiltinModule('node:worker_threads');
   // Loaded while a thread started ahead waits for its job; crypto only for a walk that hashes
@@ -135,9 +139,9 @@ function scanWorker(): void {
     let paths: string[] = [];
     /** Inodes of files with several names already seen: the later names are not hashed again. */
     const linked = new Set<string>();
-    const CHUNK = 1024 * 1024;
-    const buffer = hash ? Buffer.allocUnsafe(CHUNK) : Buffer.alloc(0);
-    const crypto = hash ? process.getBuiltinModule('node:crypto') : undefined;
+    const contentHash = hash
+      ? makeHasher(fs, process.getBuiltinModule('node:crypto'), process.getBuiltinModule('node:child_process')).sha256
+      : undefined;
 
     function emptyBatch() {
       return {
@@ -156,23 +160,11 @@ function scanWorker(): void {
         targets: [] as Array<string | null>,
       };
     }
-    /** As src/tree/hashFile.ts: a file that fits one read is hashed in one call. */
     function sha256Of(abs: string): string {
-      let fd: number;
       try {
-        fd = fs.openSync(Buffer.from(abs, 'latin1'), 'r');
+        return contentHash!(Buffer.from(abs, 'latin1'));
       } catch (error) {
         throw Object.assign(new Error((error as Error).message), { what: 'cannot read', path: abs });
-      }
-      try {
-        let filled = 0;
-        for (let read = -1; read !== 0 && filled < CHUNK; filled += read) read = fs.readSync(fd, buffer, filled, CHUNK - filled, null);
-        if (filled < CHUNK) return crypto!.hash('sha256', buffer.subarray(0, filled));
-        const digest = crypto!.createHash('sha256').update(buffer);
-        for (let read = fs.readSync(fd, buffer, 0, CHUNK, null); read > 0; read = fs.readSync(fd, buffer, 0, CHUNK, null)) digest.update(buffer.subarray(0, read));
-        return digest.digest('hex');
-      } finally {
-        fs.closeSync(fd);
       }
     }
     /**
