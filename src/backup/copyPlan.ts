@@ -12,7 +12,6 @@
 //   was split already, the whole tree is copied by one cp, as before.
 // A directory of many files and few subdirectories (a kubelet volume of a thousand files) is kept
 // whole too: cut, each of its files would be a unit, and a million files a million arguments.
-import type { BigIntStats } from 'node:fs';
 import { utf8OrUndefined } from '../tree/pathBytes.js';
 
 /** Entries above which a directory is split. */
@@ -69,13 +68,16 @@ export class CopyPlanBuilder {
 
   constructor(private readonly unitEntries = UNIT_ENTRIES, private readonly jobEntries = JOB_ENTRIES) {}
 
-  /** Takes the entries of walkTree (depth first, parents before children), root first. */
-  add(rel: Buffer, stat: BigIntStats): void {
+  /**
+   * Takes the entries of a walk (depth first, parents before children), root first: whether each
+   * is a directory, and for a file with several names its `dev:ino` (undefined otherwise).
+   */
+  add(rel: Buffer, directory: boolean, linkKey: string | undefined): void {
     const order = this.seen++;
     const text = utf8OrUndefined(rel);
     if (this.stack.length === 0) {
       this.stack.push({ rel, text, entries: 1, children: [], whole: false, files: 0, splitBelow: false, order });
-      if (!stat.isDirectory()) this.fallBack = true;
+      if (!directory) this.fallBack = true;
       return;
     }
     while (this.stack.length > 1 && !isInside(rel, this.stack.at(-1)!.rel)) this.close();
@@ -83,8 +85,8 @@ export class CopyPlanBuilder {
     // A path is text when every name in it is ('/' is never inside a UTF-8 character): only the
     // parent of a non-UTF-8 name is held whole.
     if (text === undefined && utf8OrUndefined(lastName(rel)) === undefined) parent.whole = true;
-    if (!stat.isDirectory() && stat.nlink > 1n && text !== undefined) this.links.push({ key: `${stat.dev}:${stat.ino}`, rel: text });
-    if (stat.isDirectory()) {
+    if (linkKey !== undefined && text !== undefined) this.links.push({ key: linkKey, rel: text });
+    if (directory) {
       this.stack.push({ rel, text, entries: 1, children: [], whole: false, files: 0, splitBelow: false, order });
     } else {
       parent.entries += 1;

@@ -4,6 +4,7 @@ import type { Host } from '../host/ports.js';
 import { RecoveryError } from '../core/errors.js';
 import { resolveNodePath } from '../host/resolveNodePath.js';
 import { walkTree } from '../tree/walk.js';
+import { nextScanBatch } from '../tree/scanBatches.js';
 import { TREE_COMPONENTS, type TreeName } from './layout.js';
 import { CopyPlanBuilder, type CopyPlan } from './copyPlan.js';
 
@@ -30,21 +31,44 @@ export interface SpaceEstimate {
   total: number;
 }
 
-export async function measureTree(host: Host, dir: string, plan?: CopyPlanBuilder): Promise<TreeSize> {
+/**
+ * Walks `dir` (nothing there measures zero), in another thread with `inThread` where the
+ * filesystem has one (HostFs.scanTree).
+ */
+export async function measureTree(host: Host, dir: string, plan?: CopyPlanBuilder, inThread = false): Promise<TreeSize> {
   const size: TreeSize = { entries: 0, files: 0, bytes: 0, allocated: 0 };
   try {
     await host.fs.lstat(dir);
   } catch {
     return size;
   }
-  for await (const { rel, stat } of walkTree(host.fs, dir)) {
-    plan?.add(rel, stat);
+  const count = (allocatedBlocks: number, fileBytes: number | undefined) => {
     size.entries += 1;
-    size.allocated += Number(stat.blocks) * 512;
-    if (stat.isFile()) {
-      size.files += 1;
-      size.bytes += Number(stat.size);
+    size.allocated += allocatedBlocks * 512;
+    if (fileBytes === undefined) return;
+    size.files += 1;
+    size.bytes += fileBytes;
+  };
+  if (inThread && host.fs.scanTree) {
+    const scan = host.fs.scanTree(dir, []);
+    try {
+      for (let batch = await nextScanBatch(scan); batch; batch = await nextScanBatch(scan)) {
+        const { rels, types, blocks, nlinks, inodes, sizes } = batch;
+        for (let i = 0; i < rels.length; i++) {
+          const directory = types[i] === 'dir';
+          plan?.add(Buffer.from(rels[i]!, 'latin1'), directory, !directory && nlinks[i]! > 1 ? inodes[i] : undefined);
+          count(blocks[i]!, types[i] === 'file' ? sizes[i] : undefined);
+        }
+      }
+    } finally {
+      await scan.close();
     }
+    return size;
+  }
+  for await (const { rel, stat } of walkTree(host.fs, dir)) {
+    const directory = stat.isDirectory();
+    plan?.add(rel, directory, !directory && stat.nlink > 1n ? `${stat.dev}:${stat.ino}` : undefined);
+    count(Number(stat.blocks), stat.isFile() ? Number(stat.size) : undefined);
   }
   return size;
 }
@@ -52,11 +76,15 @@ export async function measureTree(host: Host, dir: string, plan?: CopyPlanBuilde
 export async function estimateBackupSize(host: Host): Promise<SpaceEstimate> {
   const trees = {} as Record<TreeName, TreeSize>;
   const copyPlans = {} as Record<TreeName, CopyPlan>;
-  for (const tree of TREE_COMPONENTS) {
-    const plan = new CopyPlanBuilder();
-    trees[tree.name] = await measureTree(host, await resolveNodePath(host, tree.nodePath), plan);
-    copyPlans[tree.name] = plan.finish();
-  }
+  // The first tree (/etc: tens of thousands of small files) is walked in another thread while this
+  // one walks the others: the copies wait for the estimate.
+  await Promise.all(
+    TREE_COMPONENTS.map(async (tree, index) => {
+      const plan = new CopyPlanBuilder();
+      trees[tree.name] = await measureTree(host, await resolveNodePath(host, tree.nodePath), plan, index === 0);
+      copyPlans[tree.name] = plan.finish();
+    }),
+  );
   const resources = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources'));
   const resourcesBin = await measureTree(host, host.root.path('/etc/kubernetes/static-pod-resources/bin'));
   const etcdDb = await measureTree(host, host.root.path('/var/lib/etcd/member/snap/db'));

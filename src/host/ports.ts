@@ -55,6 +55,8 @@ export interface ScanBatch {
   uids: number[];
   gids: number[];
   sizes: number[];
+  /** 512-byte blocks allocated (what a copy takes on disk: holes do not count). */
+  blocks: number[];
   nlinks: number[];
   rdevs: number[];
   mtimes: string[];

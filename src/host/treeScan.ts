@@ -151,6 +151,7 @@ function scanWorker(makeHasher: typeof makeContentHasher): void {
         uids: [] as number[],
         gids: [] as number[],
         sizes: [] as number[],
+        blocks: [] as number[],
         nlinks: [] as number[],
         rdevs: [] as number[],
         mtimes: [] as string[],
@@ -238,6 +239,7 @@ function scanWorker(makeHasher: typeof makeContentHasher): void {
       batch.uids.push(Number(stat.uid));
       batch.gids.push(Number(stat.gid));
       batch.sizes.push(type === 'file' || type === 'symlink' ? Number(stat.size) : 0);
+      batch.blocks.push(Number(stat.blocks));
       batch.nlinks.push(Number(stat.nlink));
       batch.rdevs.push(Number(stat.rdev));
       batch.mtimes.push(stat.mtimeNs.toString());

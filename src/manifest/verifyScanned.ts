@@ -8,6 +8,7 @@ import { RecoveryError } from '../core/errors.js';
 import { pathField, type EntryDescription } from '../tree/describe.js';
 import { displayPath, joinPath } from '../tree/pathBytes.js';
 import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
+import { nextScanBatch } from '../tree/scanBatches.js';
 import { readXattrs, XATTR_BATCH } from '../tree/xattrs.js';
 import { entryPath, readManifest } from './reader.js';
 import type { EntryType, ManifestEntry } from './schema.js';
@@ -116,13 +117,7 @@ class ScannedEntries {
   }
 
   private async load(): Promise<void> {
-    let batch: ScanBatch | undefined;
-    try {
-      batch = await this.scan.next();
-    } catch (error) {
-      const { what = 'cannot walk', path = '' } = error as { what?: string; path?: string };
-      throw new RecoveryError('failure', `${what} ${displayPath(Buffer.from(path, 'latin1'))}: ${(error as Error).message}`);
-    }
+    const batch = await nextScanBatch(this.scan);
     this.batch = batch;
     this.index = 0;
     if (!batch || batch.rels.length === 0) {

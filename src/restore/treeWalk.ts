@@ -12,6 +12,7 @@ import { RecoveryError } from '../core/errors.js';
 import { displayPath, joinName, joinPath, sortedNames } from '../tree/pathBytes.js';
 import { ROOT_REL } from '../tree/walk.js';
 import { breathe } from '../tree/breathe.js';
+import { nextScanBatch } from '../tree/scanBatches.js';
 import { identityOf, statFields } from '../tree/describe.js';
 import type { LiveFacts } from './treeCompare.js';
 import { fitsOtherThread } from '../host/threadBudget.js';
@@ -182,14 +183,7 @@ export class LiveWalk {
 
   /** Takes the next batch from the other thread (none at the end of the walk). */
   private async nextBatch(): Promise<void> {
-    let batch: ScanBatch | undefined;
-    try {
-      batch = await this.scan!.next();
-    } catch (error) {
-      // Said as the walk here says it.
-      const { what = 'cannot walk', path = '' } = error as { what?: string; path?: string };
-      throw new RecoveryError('failure', `${what} ${displayPath(Buffer.from(path, 'latin1'))}: ${(error as Error).message}`);
-    }
+    const batch = await nextScanBatch(this.scan!);
     this.batch = batch;
     this.inBatch = 0;
     this.ended = batch === undefined;

@@ -36,9 +36,9 @@ afterAll(async () => {
 });
 
 /** Measures the tree with small units, so that the sandbox's small trees are cut into many parts. */
-async function measure(source: string): Promise<{ expected: TreeSize; plan: CopyPlan }> {
+async function measure(source: string, inThread = false): Promise<{ expected: TreeSize; plan: CopyPlan }> {
   const builder = new CopyPlanBuilder(4, 12);
-  const expected = await measureTree(host, source, builder);
+  const expected = await measureTree(host, source, builder, inThread);
   return { expected, plan: builder.finish() };
 }
 
@@ -59,6 +59,15 @@ describe('copyTree in parallel parts', () => {
     const reporter = await copy(source, target, measured);
     expect(reporter.warnings()).toEqual([]);
     expect(await rsyncDifferences(source, target)).toBe('');
+  });
+
+  it.each(TREES)('measures and cuts %s the same when another thread walks it', async (tree) => {
+    const source = path.join(root, tree);
+    const here = await measure(source);
+    const there = await measure(source, true);
+    expect(there).toEqual(here);
+    expect(here.expected.entries).toBeGreaterThan(10);
+    expect(here.expected.allocated).toBeGreaterThan(0);
   });
 
   it('also copies what appeared in a split directory after the tree was measured', async () => {

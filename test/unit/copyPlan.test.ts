@@ -1,7 +1,6 @@
 // How a tree is cut for parallel copies, on made-up walks: the rules that keep the parallel copy
 // identical to one cp (hard links in one process, non-UTF-8 names never passed as arguments).
 import { describe, expect, it } from 'vitest';
-import type { BigIntStats } from 'node:fs';
 import { CopyPlanBuilder, type CopyPlan } from '../../src/backup/copyPlan.js';
 
 interface Entry {
@@ -11,14 +10,15 @@ interface Entry {
   nlink?: number;
 }
 
-function fakeStat({ dir = false, ino = 0, nlink = 1 }: Entry): BigIntStats {
-  return { isDirectory: () => dir, dev: 1n, ino: BigInt(ino), nlink: BigInt(nlink) } as unknown as BigIntStats;
+/** What a walk hands the builder: the entry's rel, whether it is a directory, a file's `dev:ino` if it has several names. */
+function add(builder: CopyPlanBuilder, { rel, dir = false, ino = 0, nlink = 1 }: Entry): void {
+  builder.add(Buffer.isBuffer(rel) ? rel : Buffer.from(rel), dir, !dir && nlink > 1 ? `1:${ino}` : undefined);
 }
 
 function plan(entries: Entry[], unitEntries: number, jobEntries = 1000): CopyPlan {
   const builder = new CopyPlanBuilder(unitEntries, jobEntries);
-  builder.add(Buffer.from('.'), fakeStat({ rel: '.', dir: true }));
-  for (const entry of entries) builder.add(Buffer.isBuffer(entry.rel) ? entry.rel : Buffer.from(entry.rel), fakeStat(entry));
+  add(builder, { rel: '.', dir: true });
+  for (const entry of entries) add(builder, entry);
   return builder.finish();
 }
 
@@ -81,7 +81,7 @@ describe('CopyPlanBuilder', () => {
 
   it('copies a tree whose root is not a directory with one cp', () => {
     const builder = new CopyPlanBuilder(1);
-    builder.add(Buffer.from('.'), fakeStat({ rel: '.' }));
+    add(builder, { rel: '.' });
     expect(builder.finish()).toEqual({ kind: 'whole' });
   });
 });
