@@ -4,9 +4,8 @@
 // what src/manifest/verifyTree.ts reports, in the same order; that one runs where there is no such
 // thread (memfs), and the tests run both.
 import type { Host, ScanBatch, TreeScan } from '../host/ports.js';
-import { RecoveryError } from '../core/errors.js';
 import { pathField, type EntryDescription } from '../tree/describe.js';
-import { displayPath, joinPath } from '../tree/pathBytes.js';
+import { joinPath } from '../tree/pathBytes.js';
 import { compareWalkOrder, ROOT_REL } from '../tree/walk.js';
 import { nextScanBatch } from '../tree/scanBatches.js';
 import { readXattrs, XATTR_BATCH } from '../tree/xattrs.js';
