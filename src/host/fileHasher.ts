@@ -3,8 +3,9 @@
 // thread walks the next window of the tree and compares the last one with the manifest.
 //
 // The worker runs a script of its own (no module can be loaded into it from the single binary), so
-// hashWorker below (with makeContentHasher, src/host/contentHash.ts) holds everything it uses; src/tree/hashFile.ts hashes the same way in this
-// thread, where there is no worker (memfs), and the tests compare the two.
+// hashWorker below (with makeContentHasher, src/host/contentHash.ts) holds everything it uses;
+// src/tree/hashFile.ts hashes the same way in this thread, where there is no worker (memfs), and
+// the tests compare the two.
 import { Worker } from 'node:worker_threads';
 import type { FileHasher } from './ports.js';
 import { makeContentHasher } from './contentHash.js';

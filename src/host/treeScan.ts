@@ -6,8 +6,9 @@
 // numbers and strings the manifest holds (no BigInt to make on this side).
 //
 // The worker runs a script of its own (no module can be loaded into it from the single binary), so
-// scanWorker below (with makeContentHasher, src/host/contentHash.ts) holds everything it uses; liveStatOf (src/restore/treeWalk.ts) says the same
-// for a walk in this thread, and the tree restore tests run both.
+// scanWorker below (with makeContentHasher, src/host/contentHash.ts) holds everything it uses;
+// liveStatOf (src/restore/treeWalk.ts) says the same for a walk in this thread, and the tree
+// restore tests run both.
 import { Worker } from 'node:worker_threads';
 import type { ScanBatch, ScanOptions, TreeScan } from './ports.js';
 import { makeContentHasher } from './contentHash.js';
@@ -117,8 +118,8 @@ interface ScanFailure {
 function scanWorker(makeHasher: typeof makeContentHasher): void {
   // Not require(): a bundler may rename it (to its own shim, which the worker does not have).
   const { parentPort } = process.getBuiltinModule('node:worker_threads');
-  // Loaded while a thread started ahead waits for its job; crypto only for a walk that hashes
-  // (loading it took a restore's walk about 25 ms).
+  // Loaded while a thread started ahead waits for its job; crypto and child_process (for the map
+  // of a file's holes) only for a walk that hashes (loading crypto took a restore's walk 25 ms).
   const fs = process.getBuiltinModule('node:fs');
   // The job comes as the first message: the thread may have been started before it was known.
   parentPort!.once('message', scan);
