@@ -116,8 +116,9 @@ export function makeContentHasher(fs: Fs, crypto: Crypto, childProcess: ChildPro
       const run = childProcess.spawnSync(
         'tar',
         ['--create', '--file=-', '--sparse', '--sparse-version=1.0', '--format=posix', '--no-recursion', '--dereference', '--', '/proc/self/fd/3'],
-        // Past maxBuffer tar is stopped, and what it wrote so far is kept.
-        { stdio: ['ignore', 'pipe', 'ignore', fd], maxBuffer: MAP_MAX_BYTES },
+        // Past maxBuffer tar is stopped, and what it wrote so far is kept. A tar that hangs is
+        // stopped too, and the file read whole.
+        { stdio: ['ignore', 'pipe', 'ignore', fd], maxBuffer: MAP_MAX_BYTES, timeout: 30_000 },
       );
       if (!(run.status === 0 || (run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') || !run.stdout) return undefined;
       archive = run.stdout;
