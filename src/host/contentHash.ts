@@ -24,7 +24,8 @@ export interface ContentHasher {
   bytesRead(): number;
 }
 
-export function makeContentHasher(fs: Fs, crypto: Crypto, childProcess: ChildProcess): ContentHasher {
+/** `tarTimeoutMs`: how long tar may take to map a file's holes (30 s; shorter in the tests). */
+export function makeContentHasher(fs: Fs, crypto: Crypto, childProcess: ChildProcess, tarTimeoutMs = 30_000): ContentHasher {
   const CHUNK = 1024 * 1024;
   /** Holes worth a tar process (about 4 ms): the kernel zeroes about 1 MiB of them a millisecond here. */
   const MIN_HOLE_BYTES = 4 * CHUNK;
@@ -118,7 +119,7 @@ export function makeContentHasher(fs: Fs, crypto: Crypto, childProcess: ChildPro
         ['--create', '--file=-', '--sparse', '--sparse-version=1.0', '--format=posix', '--no-recursion', '--dereference', '--', '/proc/self/fd/3'],
         // Past maxBuffer tar is stopped, and what it wrote so far is kept. A tar that hangs is
         // stopped too, and the file read whole.
-        { stdio: ['ignore', 'pipe', 'ignore', fd], maxBuffer: MAP_MAX_BYTES, timeout: 30_000 },
+        { stdio: ['ignore', 'pipe', 'ignore', fd], maxBuffer: MAP_MAX_BYTES, timeout: tarTimeoutMs },
       );
       if (!(run.status === 0 || (run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') || !run.stdout) return undefined;
       archive = run.stdout;

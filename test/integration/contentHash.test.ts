@@ -88,7 +88,7 @@ describe('a file with holes', () => {
     }
   });
 
-  it('is read whole, with the same hash, without tar or with an archive tar would not write', () => {
+  it('is read whole, with the same hash, without tar, with an archive tar would not write, or with a tar that hangs', () => {
     const fake = path.join(dir, 'fake-bin');
     fs.mkdirSync(fake, { recursive: true });
     const tar = path.join(fake, 'tar');
@@ -113,6 +113,13 @@ describe('a file with holes', () => {
     const { sha256, bytesRead } = hasher();
     expect(withPath(path.join(dir, 'nowhere'), () => sha256(files.empty!))).toBe(sha256sum(files.empty!));
     expect(bytesRead()).toBe(64 * MiB);
+    // A tar that hangs is stopped.
+    fs.writeFileSync(tar, '#!/bin/sh\nexec sleep 20\n', { mode: 0o755 });
+    const impatient = makeContentHasher(fs, crypto, childProcess, 300);
+    const started = Date.now();
+    expect(withPath(`${fake}:${process.env.PATH}`, () => impatient.sha256(files.oddName!))).toBe(sha256sum(files.oddName!));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(impatient.bytesRead()).toBe(16 * MiB);
   });
 
   it('hashes the same through the hashing thread and the scan thread', async () => {
