@@ -4,6 +4,7 @@
 // ostree reports the pinned deployment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, renameSync, rmSync, lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { runBackup, type BackupOptions } from '../../src/backup/runBackup.js';
@@ -378,5 +379,88 @@ describe('what a backup vouches for, and what a restore then reads', () => {
     expect(opened.filter((p) => p.startsWith(path.join(node.root, 'etc'))).sort()).toEqual(
       [group, sneaky, path.join(node.root, 'etc/changed-during-backup.conf')].sort(),
     );
+  });
+});
+
+// A node entry's identity is what lets a restore skip it. One changed after the size estimate walked
+// the node and before its copy (the window a version that took the identities from that walk would
+// open) must never be taken by a restore as unchanged: the copy holds the new bytes, and the live
+// file must be read, kept while it holds them, and written back once it no longer does.
+describe('an entry changed after the estimate and before its copy', () => {
+  let node: TestNode;
+  let generation: string;
+  let original: Buffer;
+  let changed: Buffer;
+  const opened: string[] = [];
+  const passwd = () => path.join(node.root, 'etc/passwd');
+  /** The file's bytes replaced behind the same size and nanosecond mtime. */
+  const replace = (bytes: Buffer) => {
+    const mtimeOf = path.join(node.work, 'mtime-of-passwd');
+    writeFileSync(mtimeOf, '');
+    execFileSync('touch', ['-h', '-r', passwd(), mtimeOf]);
+    writeFileSync(passwd(), bytes);
+    execFileSync('touch', ['-h', '-r', mtimeOf, passwd()]);
+  };
+  const plan = async () => {
+    opened.length = 0;
+    const host = realHost(node.root);
+    const sync = host.fs.sync;
+    const openSync = ((file: Buffer | string, flags: string | number, mode?: number) => {
+      opened.push(String(file));
+      return sync.openSync(file, flags, mode);
+    }) as typeof sync.openSync;
+    host.fs = { ...host.fs, sync: { ...sync, openSync } };
+    const { planTreeRestore } = await import('../../src/restore/treePlan.js');
+    return planTreeRestore(host, {
+      backupTree: path.join(generation, 'etc'),
+      manifest: path.join(generation, 'manifests/etc.jsonl'),
+      liveTree: path.join(node.root, 'etc'),
+      excluded: ['kubernetes/manifests', '.updated'],
+    });
+  };
+
+  beforeAll(async () => {
+    node = await makeTestNode({ seed: 19, smallFiles: 100, pods: 1 });
+    // Everything on the node older than the margin, so that the estimate vouches for passwd.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    original = readFileSync(passwd());
+    changed = Buffer.from(original);
+    changed[0] = changed[0]! ^ 1;
+    const host = realHost(node.root);
+    const runner = host.runner;
+    let done = false;
+    host.runner = {
+      run(command, args, runOptions) {
+        // The first cp starts once the estimate has walked the node: the change goes in before any
+        // copy (synchronously, so that no other cp starts before it).
+        if (command === 'cp' && !done) {
+          done = true;
+          replace(changed);
+        }
+        return runner.run(command, args, runOptions);
+      },
+    };
+    await runBackup(host, new RecordingReporter(), options(node));
+    generation = currentGeneration(node.backupDir);
+  });
+  afterAll(() => node?.cleanup());
+
+  it('copies the changed file, and records no identity the live file has', async () => {
+    expect(readFileSync(path.join(generation, 'etc/passwd'))).toEqual(changed);
+    const line = (await manifestEntries(path.join(generation, 'manifests/etc.jsonl'))).find((e) => e.path === 'passwd')!;
+    const live = statSync(passwd(), { bigint: true });
+    expect(line.identity).not.toBe(`${live.dev}:${live.ino}:${live.ctimeNs}`);
+  });
+
+  it('has the restore read the file, and keep it while it holds what the backup holds', async () => {
+    const same = await plan();
+    expect(opened).toContain(passwd());
+    expect(same.writes.map((w) => String(w.rel))).not.toContain('passwd');
+  });
+
+  it('has the restore write it back once it holds its old bytes again, behind the same size and mtime', async () => {
+    replace(original);
+    const back = await plan();
+    expect(back.writes.map((w) => String(w.rel))).toContain('passwd');
   });
 });
