@@ -309,31 +309,31 @@ describe('a backup dir left by the old tool', () => {
   });
 });
 
+/** The restore plan of the node's /etc from `generation`; the live files it opens are put in `opened`. */
+async function planEtcRestore(root: string, generation: string, opened: string[]) {
+  opened.length = 0;
+  const host = realHost(root);
+  const sync = host.fs.sync;
+  const openSync = ((file: Buffer | string, flags: string | number, mode?: number) => {
+    opened.push(String(file));
+    return sync.openSync(file, flags, mode);
+  }) as typeof sync.openSync;
+  host.fs = { ...host.fs, sync: { ...sync, openSync } };
+  const { planTreeRestore } = await import('../../src/restore/treePlan.js');
+  return planTreeRestore(host, {
+    backupTree: path.join(generation, 'etc'),
+    manifest: path.join(generation, 'manifests/etc.jsonl'),
+    liveTree: path.join(root, 'etc'),
+    excluded: ['kubernetes/manifests', '.updated'],
+  });
+}
+
 // The identity index: entries unchanged since the backup are known without reading them.
 describe('what a backup vouches for, and what a restore then reads', () => {
   let node: TestNode;
   let generation: string;
   const opened: string[] = [];
-  const counting = () => {
-    const host = realHost(node.root);
-    const sync = host.fs.sync;
-    const openSync = ((file: Buffer | string, flags: string | number, mode?: number) => {
-      opened.push(String(file));
-      return sync.openSync(file, flags, mode);
-    }) as typeof sync.openSync;
-    host.fs = { ...host.fs, sync: { ...sync, openSync } };
-    return host;
-  };
-  const plan = async () => {
-    opened.length = 0;
-    const { planTreeRestore } = await import('../../src/restore/treePlan.js');
-    return planTreeRestore(counting(), {
-      backupTree: path.join(generation, 'etc'),
-      manifest: path.join(generation, 'manifests/etc.jsonl'),
-      liveTree: path.join(node.root, 'etc'),
-      excluded: ['kubernetes/manifests', '.updated'],
-    });
-  };
+  const plan = () => planEtcRestore(node.root, generation, opened);
 
   beforeAll(async () => {
     node = await makeTestNode({ seed: 17, smallFiles: 300, pods: 2 });
@@ -401,23 +401,7 @@ describe('an entry changed after the estimate and before its copy', () => {
     writeFileSync(passwd(), bytes);
     execFileSync('touch', ['-h', '-r', mtimeOf, passwd()]);
   };
-  const plan = async () => {
-    opened.length = 0;
-    const host = realHost(node.root);
-    const sync = host.fs.sync;
-    const openSync = ((file: Buffer | string, flags: string | number, mode?: number) => {
-      opened.push(String(file));
-      return sync.openSync(file, flags, mode);
-    }) as typeof sync.openSync;
-    host.fs = { ...host.fs, sync: { ...sync, openSync } };
-    const { planTreeRestore } = await import('../../src/restore/treePlan.js');
-    return planTreeRestore(host, {
-      backupTree: path.join(generation, 'etc'),
-      manifest: path.join(generation, 'manifests/etc.jsonl'),
-      liveTree: path.join(node.root, 'etc'),
-      excluded: ['kubernetes/manifests', '.updated'],
-    });
-  };
+  const plan = () => planEtcRestore(node.root, generation, opened);
 
   beforeAll(async () => {
     node = await makeTestNode({ seed: 19, smallFiles: 100, pods: 1 });
