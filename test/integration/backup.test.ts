@@ -405,7 +405,7 @@ describe('an entry changed after the estimate and before its copy', () => {
 
   beforeAll(async () => {
     node = await makeTestNode({ seed: 19, smallFiles: 100, pods: 1 });
-    // Everything on the node older than the margin, so that the estimate vouches for passwd.
+    // Everything on the node older than the margin: only the change below may keep passwd unvouched.
     await new Promise((resolve) => setTimeout(resolve, 2100));
     original = readFileSync(passwd());
     changed = Buffer.from(original);
