@@ -179,7 +179,7 @@ async function takeBackup(backup: Benchmark): Promise<void> {
 async function runBenchmark(benchmark: Benchmark, caches: CacheMode[], opts: Options): Promise<Row[]> {
   if (opts.warmup) await warmUp(benchmark, opts.skipOld, log);
   const rows: Row[] = [];
-  for (const cache of caches) rows.push(summarise(await interleave(benchmark, cache, opts.rounds, opts.skipOld, log), benchmark.treeSteps, benchmark.treeSpanAfter));
+  for (const cache of caches) rows.push(summarise(await interleave(benchmark, cache, opts.rounds, opts.skipOld, log), benchmark));
   return rows;
 }
 
@@ -194,7 +194,7 @@ async function report(opts: Options, rows: Row[], context: Context, drop: { allo
     'cpu: GNU time %U + %S around each command: the user and system CPU of the command and every process it waited for, threads included (the restore: both runs); on N cores a command takes at least its CPU / N',
     'peak memory: GNU /usr/bin/time -f %M around each command = peak RSS of the largest single process of its tree (rusage max, not a sum); which process, and the PSS sum of the tree: /proc sampled every 200 ms',
     `cache: warm = no drop (after an untimed warm-up round${opts.warmup ? '' : ': skipped here'}); cold = sync; echo 3 > /proc/sys/vm/drop_caches before each timed command${drop.allowed ? '' : ` -- NOT ALLOWED here: ${drop.reason}`}; sync before every timed command in both modes`,
-    'backup: ours includes the ostree step (already pinned after the first run), the etcd snapshot (cluster-backup.sh on a real etcd), exclude list, extras.tgz, the tool copy and a final sync; cp -a copies the 3 trees only. The previous backup/copy is moved aside before each round, off the clock, and deleted at the end (deleted just before, its inodes made file creation several times slower on this machine: ext4 without a journal: scripts/bench/trash.ts)',
+    'backup: ours includes the ostree step (already pinned after the first run), the etcd snapshot (cluster-backup.sh on a real etcd), exclude list, extras.tgz, the tool copy and a final sync; cp -a copies the 3 trees only. The previous backup/copy is moved aside before each round, off the clock, and deleted at the end (deleted just before, its inodes made file creation several times slower on this machine: ext4 without a journal: scripts/bench/trash.ts); under it, as information only: each old round followed by a SHA-256 of every file of its copy (openssl dgst, which uses the SHA instructions of the CPU, as our hasher does; timed apart, right after cp -a), since our time includes a SHA-256 of every byte copied',
     'verify: ours also checks extras.tgz, the exclude list and the tool copy (step verify-files); sha256sum reads only the 3 trees',
     `restore: judged on the restore of the three trees (steps restore-local, restore-etc, restore-kubelet: plan, staging, renames, deletions, metadata, both flushes), which is what rsync does; the whole restore (restore + reboot (standin-boot, new boot id) + restore --resume, --poll-interval 0.02: also the backup checks before each run, the stand-in node commands, cluster-restore.sh restoring the real etcd, the redeployments and the health report) is shown under it. Each round starts from the same tree: reset to the backup (rsync -aAXH, off the clock), then the same seeded mutation: ${mutation.map((m) => `${m.tree} ${m.changed} changed/${m.deleted} deleted/${m.added} added of ${m.files}`).join(', ')}`,
     'targets are set for the default scale on a 2-core machine; peak-memory targets bind at 1,000,000 entries',

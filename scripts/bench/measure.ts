@@ -37,6 +37,12 @@ export interface Measurement {
    * splits shared pages, so a child caught between fork and exec is not counted twice).
    */
   treeSumKiB?: number;
+  /**
+   * The old method only: a command its round ran right after the timed one, timed apart and never
+   * judged (the backup's: a SHA-256 list of cp -a's copy, the nearest the old method comes to our
+   * manifest).
+   */
+  followUp?: { wallMs: number; cpuMs?: number };
 }
 
 export interface TimedRun extends Measurement {

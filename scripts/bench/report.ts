@@ -1,5 +1,5 @@
 // Medians, ratios against the targets, the printed tables and the JSON written beside them.
-import type { BenchName, Rounds } from './benchmarks.js';
+import type { Benchmark, BenchName, Rounds } from './benchmarks.js';
 import { median, type Measurement } from './measure.js';
 
 /**
@@ -44,6 +44,11 @@ export interface Row {
   /** Median milliseconds per step of ours, and per activity inside a step (`etc/copy`). */
   steps: Record<string, number>;
   phases: Record<string, number>;
+  /**
+   * Information, never judged: the old method with its follow-up (Benchmark.followUp) added to each
+   * round's time. Null when the old rounds had none.
+   */
+  withFollowUp: { label: string; oldMedianS: number; ratio: number; ratioRange: [number, number]; oldCpuMedianS: number | null } | null;
   /** Median of (wall time - sum of the steps): process start-ups, argument parsing, locks. */
   outsideStepsS: number;
   /** Every timed run, in order. */
@@ -63,7 +68,7 @@ export interface MemoryRow {
 }
 
 const seconds = (samples: Measurement[]) => median(samples.map((s) => s.wallMs)) / 1000;
-const cpuSeconds = (samples: Measurement[]) => {
+const cpuSeconds = (samples: ReadonlyArray<{ cpuMs?: number }>) => {
   const cpu = samples.flatMap((s) => (s.cpuMs === undefined ? [] : [s.cpuMs]));
   return cpu.length ? median(cpu) / 1000 : null;
 };
@@ -88,7 +93,17 @@ export function pairedRatios(ours: readonly number[], old: readonly number[]): {
   return { median: median(ratios), range: [Math.min(...ratios), Math.max(...ratios)] };
 }
 
-export function summarise(rounds: Rounds, treeSteps: string[], spanAfter?: string): Row {
+/** Each old round's time with its follow-up, when every old round has one and a label says what it is. */
+function withFollowUp(rounds: Rounds, label: string | undefined): Row['withFollowUp'] {
+  const { old } = rounds;
+  if (label === undefined || old.length === 0 || !old.every((s) => s.followUp)) return null;
+  const totals = old.map((s) => ({ wallMs: s.wallMs + s.followUp!.wallMs, ...(s.cpuMs !== undefined && s.followUp!.cpuMs !== undefined ? { cpuMs: s.cpuMs + s.followUp!.cpuMs } : {}) }));
+  const ratios = pairedRatios(rounds.ours.map((s) => s.wallMs), totals.map((t) => t.wallMs))!;
+  return { label, oldMedianS: median(totals.map((t) => t.wallMs)) / 1000, ratio: ratios.median, ratioRange: ratios.range, oldCpuMedianS: cpuSeconds(totals) };
+}
+
+export function summarise(rounds: Rounds, benchmark: Pick<Benchmark, 'treeSteps' | 'treeSpanAfter' | 'followUp'>): Row {
+  const { treeSteps, treeSpanAfter: spanAfter } = benchmark;
   const oursMedianS = seconds(rounds.ours);
   const oldMedianS = rounds.old.length ? seconds(rounds.old) : null;
   const oldMs = rounds.old.map((s) => s.wallMs);
@@ -120,6 +135,7 @@ export function summarise(rounds: Rounds, treeSteps: string[], spanAfter?: strin
     oldPeakMiB: rounds.old.length ? peakMiB(rounds.old) : null,
     oursCpuMedianS: cpuSeconds(rounds.ours),
     oldCpuMedianS: cpuSeconds(rounds.old),
+    withFollowUp: withFollowUp(rounds, benchmark.followUp),
     steps: Object.fromEntries(stepNames.map((step) => [step, median(rounds.ours.map((s) => s.steps?.[step] ?? 0))])),
     phases: Object.fromEntries(phaseNames.map((phase) => [phase, median(rounds.ours.map((s) => s.phases?.[phase] ?? 0))])),
     outsideStepsS: median(rounds.ours.map((s) => s.wallMs - Object.values(s.steps ?? {}).reduce((sum, ms) => sum + ms, 0))) / 1000,
@@ -179,6 +195,8 @@ export function timeTable(rows: Row[]): string {
     // The judged line first, the other as information under it.
     if (row.judged === 'trees') lines.push(`${trees}${judged}`, `${whole}${lpad('(info)', 9)}`);
     else lines.push(`${whole}${judged}`, `${trees}${lpad('(info)', 9)}`);
+    const more = row.withFollowUp;
+    if (more) lines.push(`${pad(`  vs ${more.label}`, 34)}${pad(row.cache, 6)}${lpad(s(row.oursMedianS), 11)}${lpad(s(more.oldMedianS), 11)}${lpad(x(more.ratio), 8)}${lpad(range(more.ratioRange), 12)}${lpad('(info)', 9)}`);
   }
   return lines.join('\n');
 }
@@ -196,6 +214,11 @@ export function cpuTable(rows: Row[], cores: number): string {
     const old = row.oldCpuMedianS;
     const ratio = ours !== null && old ? ours / old : null;
     lines.push(`${pad(LABELS[row.name].ours.trim(), 34)}${pad(row.cache, 6)}${lpad(s(ours), 11)}${lpad(s(old), 11)}${lpad(x(ratio), 8)}${lpad(s(ours === null ? null : ours / cores), 18)}${lpad(s(row.oldMedianS), 11)}`);
+    const more = row.withFollowUp;
+    if (more) {
+      const moreRatio = ours !== null && more.oldCpuMedianS ? ours / more.oldCpuMedianS : null;
+      lines.push(`${pad(`  vs ${more.label}`, 34)}${pad(row.cache, 6)}${lpad(s(ours), 11)}${lpad(s(more.oldCpuMedianS), 11)}${lpad(x(moreRatio), 8)}${lpad(s(ours === null ? null : ours / cores), 18)}${lpad(s(more.oldMedianS), 11)}`);
+    }
   }
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stepDurations } from '../../scripts/bench/measure.js';
-import { pairedRatios, treeTimeMs } from '../../scripts/bench/report.js';
+import { cpuTable, pairedRatios, summarise, timeTable, treeTimeMs } from '../../scripts/bench/report.js';
 import { measurementOnly } from '../../scripts/bench/benchmarks.js';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
@@ -44,5 +44,37 @@ describe("the bench's ratios", () => {
     // The lowest and highest pair; rounds without an old round beside them are left out.
     expect(pairedRatios([100, 300, 200, 999], [200, 200, 200])).toEqual({ median: 1, range: [0.5, 1.5] });
     expect(pairedRatios([100], [])).toBeNull();
+  });
+});
+
+describe("the old method's follow-up (cp -a, then a SHA-256 of its copy)", () => {
+  const ours = [3000, 4000, 5000].map((wallMs) => ({ wallMs, peakRssKiB: 1, cpuMs: 6000 }));
+  const old = [
+    { wallMs: 1000, peakRssKiB: 1, cpuMs: 1000, followUp: { wallMs: 2000, cpuMs: 1900 } },
+    { wallMs: 2000, peakRssKiB: 1, cpuMs: 1500, followUp: { wallMs: 3000, cpuMs: 2900 } },
+    { wallMs: 1000, peakRssKiB: 1, cpuMs: 1000, followUp: { wallMs: 4000, cpuMs: 3900 } },
+  ];
+  const benchmark = { treeSteps: ['etc'], followUp: 'cp -a, then openssl sha256' };
+
+  it('is added to each old round for an information line, and the verdict stays on the old method alone', () => {
+    const row = summarise({ name: 'backup', cache: 'warm', ours, old }, benchmark);
+    // Judged: ours over cp -a alone, round by round (3, 2, 5).
+    expect(row.ratio).toBe(3);
+    expect(row.verdict).toBe('FAIL');
+    // Information: ours over cp -a plus the hash of its copy, round by round (1, 0.8, 1).
+    expect(row.withFollowUp).toEqual({ label: 'cp -a, then openssl sha256', oldMedianS: 5, ratio: 1, ratioRange: [0.8, 1], oldCpuMedianS: 4.4 });
+    expect(timeTable([row])).toMatch(/ {2}vs cp -a, then openssl sha256 +warm +4\.00 s +5\.00 s +1\.00x +0\.80-1\.00 +\(info\)/);
+    expect(cpuTable([row], 2)).toMatch(/ {2}vs cp -a, then openssl sha256 +warm +6\.00 s +4\.40 s +1\.36x/);
+  });
+
+  it('has no line when an old round lacks it or nothing names it', () => {
+    const partial = [...old.slice(0, 2), { wallMs: 1000, peakRssKiB: 1 }];
+    expect(summarise({ name: 'backup', cache: 'warm', ours, old: partial }, benchmark).withFollowUp).toBeNull();
+    expect(summarise({ name: 'backup', cache: 'warm', ours, old }, { treeSteps: ['etc'] }).withFollowUp).toBeNull();
+    expect(timeTable([summarise({ name: 'backup', cache: 'warm', ours, old }, { treeSteps: ['etc'] })])).not.toMatch(/openssl/);
+  });
+
+  it('is kept when a round is stripped of its output', () => {
+    expect(measurementOnly({ ...old[0]!, stdout: 'x' } as Parameters<typeof measurementOnly>[0]).followUp).toEqual({ wallMs: 2000, cpuMs: 1900 });
   });
 });
