@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests and the demo use as real parts of a node: ostree (a real
 # sysroot), etcd-server and etcd-client (a real etcd on loopback), rsync (the oracle of an exact
 # copy), attr and acl (xattrs and ACLs), skopeo (container images into and out of a real
-# containers-storage, for backup --images), openssl (the bench's hash of cp -a's copy). Does nothing when they are already there.
+# containers-storage, for backup --images); GNU time and openssl for the bench (its timings, and
+# its hash of cp -a's copy). Does nothing when they are already there.
 set -euo pipefail
 
 packages=(ostree etcd-server etcd-client rsync attr acl coreutils tar util-linux e2fsprogs bsdutils time skopeo openssl)
