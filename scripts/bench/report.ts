@@ -185,18 +185,25 @@ const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
 const mib = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} MiB`);
 const range = (v: [number, number] | null) => (v === null ? '-' : `${v[0].toFixed(2)}-${v[1].toFixed(2)}`);
 
+/** One comparison's columns of the time table: label, cache, ours, old, paired ratio and its range. */
+function timeColumns(label: string, cache: string, ours: number, old: number | null, ratio: number | null, ratioRange: [number, number] | null): string {
+  return `${pad(label, 34)}${pad(cache, 6)}${lpad(s(ours), 11)}${lpad(s(old), 11)}${lpad(x(ratio), 8)}${lpad(range(ratioRange), 12)}`;
+}
+
+const INFO = lpad('(info)', 9);
+
 export function timeTable(rows: Row[]): string {
   const header = `${pad('comparison', 34)}${pad('cache', 6)}${lpad('ours', 11)}${lpad('old', 11)}${lpad('ratio', 8)}${lpad('rounds', 12)}${lpad('target', 9)}  verdict${lpad('ours peak', 13)}${lpad('old peak', 12)}`;
   const lines = [header, '-'.repeat(header.length)];
   for (const row of rows) {
     const judged = `${lpad(`<= ${row.target.toFixed(1)}x`, 9)}  ${pad(row.verdict, 7)}${lpad(mib(row.oursPeakMiB), 13)}${lpad(mib(row.oldPeakMiB), 12)}`;
-    const whole = `${pad(LABELS[row.name].ours, 34)}${pad(row.cache, 6)}${lpad(s(row.oursMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.ratio), 8)}${lpad(range(row.ratioRange), 12)}`;
-    const trees = `${pad(LABELS[row.name].tree, 34)}${pad(row.cache, 6)}${lpad(s(row.oursTreeMedianS), 11)}${lpad(s(row.oldMedianS), 11)}${lpad(x(row.treeRatio), 8)}${lpad(range(row.treeRatioRange), 12)}`;
+    const whole = timeColumns(LABELS[row.name].ours, row.cache, row.oursMedianS, row.oldMedianS, row.ratio, row.ratioRange);
+    const trees = timeColumns(LABELS[row.name].tree, row.cache, row.oursTreeMedianS, row.oldMedianS, row.treeRatio, row.treeRatioRange);
     // The judged line first, the other as information under it.
-    if (row.judged === 'trees') lines.push(`${trees}${judged}`, `${whole}${lpad('(info)', 9)}`);
-    else lines.push(`${whole}${judged}`, `${trees}${lpad('(info)', 9)}`);
+    if (row.judged === 'trees') lines.push(`${trees}${judged}`, `${whole}${INFO}`);
+    else lines.push(`${whole}${judged}`, `${trees}${INFO}`);
     const more = row.withFollowUp;
-    if (more) lines.push(`${pad(`  vs ${more.label}`, 34)}${pad(row.cache, 6)}${lpad(s(row.oursMedianS), 11)}${lpad(s(more.oldMedianS), 11)}${lpad(x(more.ratio), 8)}${lpad(range(more.ratioRange), 12)}${lpad('(info)', 9)}`);
+    if (more) lines.push(`${timeColumns(`  vs ${more.label}`, row.cache, row.oursMedianS, more.oldMedianS, more.ratio, more.ratioRange)}${INFO}`);
   }
   return lines.join('\n');
 }
@@ -209,16 +216,12 @@ export function timeTable(rows: Row[]): string {
 export function cpuTable(rows: Row[], cores: number): string {
   const header = `${pad('cpu (user + system, median)', 34)}${pad('cache', 6)}${lpad('ours', 11)}${lpad('old', 11)}${lpad('ratio', 8)}${lpad(`ours / ${cores} cores`, 18)}${lpad('old wall', 11)}`;
   const lines = [header, '-'.repeat(header.length)];
+  const line = (label: string, cache: string, ours: number | null, old: number | null, oldWallS: number | null) =>
+    `${pad(label, 34)}${pad(cache, 6)}${lpad(s(ours), 11)}${lpad(s(old), 11)}${lpad(x(ours !== null && old ? ours / old : null), 8)}${lpad(s(ours === null ? null : ours / cores), 18)}${lpad(s(oldWallS), 11)}`;
   for (const row of rows) {
-    const ours = row.oursCpuMedianS;
-    const old = row.oldCpuMedianS;
-    const ratio = ours !== null && old ? ours / old : null;
-    lines.push(`${pad(LABELS[row.name].ours.trim(), 34)}${pad(row.cache, 6)}${lpad(s(ours), 11)}${lpad(s(old), 11)}${lpad(x(ratio), 8)}${lpad(s(ours === null ? null : ours / cores), 18)}${lpad(s(row.oldMedianS), 11)}`);
+    lines.push(line(LABELS[row.name].ours.trim(), row.cache, row.oursCpuMedianS, row.oldCpuMedianS, row.oldMedianS));
     const more = row.withFollowUp;
-    if (more) {
-      const moreRatio = ours !== null && more.oldCpuMedianS ? ours / more.oldCpuMedianS : null;
-      lines.push(`${pad(`  vs ${more.label}`, 34)}${pad(row.cache, 6)}${lpad(s(ours), 11)}${lpad(s(more.oldCpuMedianS), 11)}${lpad(x(moreRatio), 8)}${lpad(s(ours === null ? null : ours / cores), 18)}${lpad(s(more.oldMedianS), 11)}`);
-    }
+    if (more) lines.push(line(`  vs ${more.label}`, row.cache, row.oursCpuMedianS, more.oldCpuMedianS, more.oldMedianS));
   }
   return lines.join('\n');
 }
