@@ -31,8 +31,8 @@ export interface Benchmark {
    * written in the background, while its copies run from the end of cluster-health on).
    */
   treeSpanAfter?: string;
-  /** What the old side's `followUp` (Measurement) runs, for the info line that adds it to the old time. */
-  followUp?: string;
+  /** Names what the old side's `followUp` (Measurement) ran, for the info line that adds it to the old time. */
+  followUpLabel?: string;
 }
 
 export interface Context {
@@ -74,7 +74,7 @@ export function backupBenchmark(context: Context): Benchmark {
     name: 'backup',
     treeSteps: ['etc', 'local', 'kubelet'],
     treeSpanAfter: 'cluster-health',
-    followUp: 'cp -a, then openssl sha256',
+    followUpLabel: 'cp -a, then openssl sha256',
     ours: {
       label: 'upgrade-recovery backup',
       // A first backup each round, as cp -a gets a fresh dir: removing the previous generation

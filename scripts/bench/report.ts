@@ -45,8 +45,8 @@ export interface Row {
   steps: Record<string, number>;
   phases: Record<string, number>;
   /**
-   * Information, never judged: the old method with its follow-up (Benchmark.followUp) added to each
-   * round's time. Null when the old rounds had none.
+   * Information, never judged: the old method with its follow-up (Benchmark.followUpLabel) added to
+   * each round's time. Null when the old rounds had none.
    */
   withFollowUp: { label: string; oldMedianS: number; ratio: number; ratioRange: [number, number]; oldCpuMedianS: number | null } | null;
   /** Median of (wall time - sum of the steps): process start-ups, argument parsing, locks. */
@@ -102,7 +102,7 @@ function withFollowUp(rounds: Rounds, label: string | undefined): Row['withFollo
   return { label, oldMedianS: median(totals.map((t) => t.wallMs)) / 1000, ratio: ratios.median, ratioRange: ratios.range, oldCpuMedianS: cpuSeconds(totals) };
 }
 
-export function summarise(rounds: Rounds, benchmark: Pick<Benchmark, 'treeSteps' | 'treeSpanAfter' | 'followUp'>): Row {
+export function summarise(rounds: Rounds, benchmark: Pick<Benchmark, 'treeSteps' | 'treeSpanAfter' | 'followUpLabel'>): Row {
   const { treeSteps, treeSpanAfter: spanAfter } = benchmark;
   const oursMedianS = seconds(rounds.ours);
   const oldMedianS = rounds.old.length ? seconds(rounds.old) : null;
@@ -135,7 +135,7 @@ export function summarise(rounds: Rounds, benchmark: Pick<Benchmark, 'treeSteps'
     oldPeakMiB: rounds.old.length ? peakMiB(rounds.old) : null,
     oursCpuMedianS: cpuSeconds(rounds.ours),
     oldCpuMedianS: cpuSeconds(rounds.old),
-    withFollowUp: withFollowUp(rounds, benchmark.followUp),
+    withFollowUp: withFollowUp(rounds, benchmark.followUpLabel),
     steps: Object.fromEntries(stepNames.map((step) => [step, median(rounds.ours.map((s) => s.steps?.[step] ?? 0))])),
     phases: Object.fromEntries(phaseNames.map((phase) => [phase, median(rounds.ours.map((s) => s.phases?.[phase] ?? 0))])),
     outsideStepsS: median(rounds.ours.map((s) => s.wallMs - Object.values(s.steps ?? {}).reduce((sum, ms) => sum + ms, 0))) / 1000,

@@ -54,7 +54,7 @@ describe("the old method's follow-up (cp -a, then a SHA-256 of its copy)", () =>
     { wallMs: 2000, peakRssKiB: 1, cpuMs: 1500, followUp: { wallMs: 3000, cpuMs: 2900 } },
     { wallMs: 1000, peakRssKiB: 1, cpuMs: 1000, followUp: { wallMs: 4000, cpuMs: 3900 } },
   ];
-  const benchmark = { treeSteps: ['etc'], followUp: 'cp -a, then openssl sha256' };
+  const benchmark = { treeSteps: ['etc'], followUpLabel: 'cp -a, then openssl sha256' };
 
   it('is added to each old round for an information line, and the verdict stays on the old method alone', () => {
     const row = summarise({ name: 'backup', cache: 'warm', ours, old }, benchmark);
